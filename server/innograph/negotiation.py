@@ -59,7 +59,8 @@ def _resolve(name: str, formats: tuple[Format, ...]) -> Format | None:
     name = name.strip()
     enum = type(formats[0])
     found = enum.from_media_type(name) if "/" in name else enum.from_extension(_SHORT_NAMES.get(name.lower(), name.lower()))
-    return found if found in formats else None
+    # Compared by media type: a JSON-LD profile gives a format that is not == RdfFormat.JSON_LD.
+    return next((f for f in formats if found is not None and base_type(f.media_type) == base_type(found.media_type)), None)
 
 
 def _ranges(accept: str | None) -> list[tuple[str, float]]:
