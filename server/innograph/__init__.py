@@ -20,4 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config.update(load_settings(config))
+    from . import ui
+
+    app.register_blueprint(ui.bp)  # page language, navigation, the base layout and the query UI
     return app

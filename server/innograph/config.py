@@ -27,6 +27,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STORE", "./var/store", "Directory of the embedded store (snapshot, journal of accepted contributions, archive)."),
     Setting("STORE_MODE", "memory", "'memory': queries run on an in-memory copy rebuilt at start from the on-disk store; 'disk': queries run on the on-disk store (graphs larger than memory)."),
     Setting("REPO_DIR", ".", "Repository root holding ontology/, shapes/, data/ and queries/."),
+    Setting("QUERIES_DIR", None, "Directory of the example queries (*.rq) offered by the query UI (default REPO_DIR/queries)."),
     Setting("SPARQL_QUERY_URL", None, "Query URL of an external SPARQL 1.1 store; when set it replaces the embedded one."),
     Setting("SPARQL_UPDATE_URL", None, "Update URL of the external SPARQL 1.1 store."),
     Setting("SPARQL_GSP_URL", None, "Graph Store Protocol URL of the external SPARQL 1.1 store."),
