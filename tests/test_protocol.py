@@ -160,3 +160,52 @@ def test_service_case_count():
 @pytest.mark.parametrize(("query", "expected"), SERVICE_CASES)
 def test_uses_service(query, expected):
     assert uses_service(query) is expected
+
+
+# -- service description (pure) ---------------------------------------------------------------
+
+def _sd_store(allow_service: bool, fmt_index: int = 0):
+    """The service description parsed back (by pyoxigraph) into a store."""
+    from pyoxigraph import Store
+
+    from innograph import service_description as sd
+
+    fmt = sd.FORMATS[fmt_index]
+    store = Store()
+    store.load(sd.render("http://example.org/sparql", {"http://example.org/g1": 3, "http://example.org/g2": 5}, allow_service, fmt), format=fmt)
+    return store
+
+
+SD_QUERY = """
+PREFIX sd: <http://www.w3.org/ns/sparql-service-description#>
+PREFIX void: <http://rdfs.org/ns/void#>
+SELECT ?endpoint ?language (COUNT(DISTINCT ?format) AS ?formats) (GROUP_CONCAT(DISTINCT STR(?feature)) AS ?features)
+       (SUM(DISTINCT ?all) AS ?total) (GROUP_CONCAT(DISTINCT CONCAT(STR(?name), "=", STR(?n)); separator=" ") AS ?graphs)
+WHERE {
+  ?service a sd:Service ; sd:endpoint ?endpoint ; sd:supportedLanguage ?language ; sd:resultFormat ?format ;
+           sd:feature ?feature ; sd:defaultDataset ?dataset .
+  ?dataset sd:defaultGraph [ void:triples ?all ] ; sd:namedGraph [ sd:name ?name ; sd:graph [ void:triples ?n ] ] .
+} GROUP BY ?endpoint ?language
+"""
+
+
+@pytest.mark.parametrize("fmt_index", range(4))
+def test_service_description_in_each_format(fmt_index):
+    rows = list(_sd_store(False, fmt_index).query(SD_QUERY))
+    assert len(rows) == 1
+    row = {key: rows[0][key].value for key in ("endpoint", "language", "formats", "features", "total", "graphs")}
+    row["graphs"] = " ".join(sorted(row["graphs"].split()))
+    assert row == {
+        "endpoint": "http://example.org/sparql",
+        "language": "http://www.w3.org/ns/sparql-service-description#SPARQL11Query",
+        "formats": "10",  # 4 result formats + 6 RDF formats
+        "features": "http://www.w3.org/ns/sparql-service-description#UnionDefaultGraph",
+        "total": "8",
+        "graphs": "http://example.org/g1=3 http://example.org/g2=5",
+    }
+
+
+def test_service_description_federation_only_when_allowed():
+    ask = "ASK { ?s <http://www.w3.org/ns/sparql-service-description#feature> <http://www.w3.org/ns/sparql-service-description#BasicFederatedQuery> }"
+    assert not _sd_store(False).query(ask)
+    assert _sd_store(True).query(ask)
