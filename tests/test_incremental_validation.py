@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pyshacl
 import pytest
-from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import SH, XSD
 
 from innograph.neighbourhood import GraphSource
@@ -69,12 +69,15 @@ def _synthetic_base(n_clusters: int = 60, seed: int = 7) -> tuple[Graph, Shapes]
 def _seed_base() -> tuple[Graph, Shapes]:
     shape_files = sorted((REPO / "shapes").glob("*.ttl"))
     data_files = sorted((REPO / "data").glob("**/*.ttl")) + sorted((REPO / "data").glob("**/*.trig"))
-    ontology = sorted((REPO / "ontology").glob("*.ttl"))
+    ontology = sorted((REPO / "ontology").glob("*.ttl"))  # the class hierarchy lives there
     if not shape_files or not data_files:
         pytest.skip("the repository has no shapes/ or data/ yet")
-    base = Graph()
+    dataset = Dataset()
     for f in data_files + ontology:
-        base.parse(f)
+        dataset.parse(f)
+    base = Graph()
+    for s, p, o, _g in dataset.quads((None, None, None, None)):
+        base.add((s, p, o))
     return base, Shapes.from_paths(shape_files)
 
 

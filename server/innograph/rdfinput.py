@@ -85,8 +85,10 @@ def format_for_media_type(content_type: str | None) -> ox.RdfFormat:
     charset = _param(params, "charset")
     if charset is not None and charset.lower() not in {"utf-8", "utf8", "us-ascii"}:
         raise InputError(415, f"charset {charset} is not supported; send UTF-8")
-    fmt = ox.RdfFormat.from_media_type(media_type)
-    if fmt is None or fmt not in ACCEPTED_FORMATS:
+    # Only the registered media types: no guessing (application/json is not JSON-LD, text/plain
+    # is not N-Triples), so that what is accepted is what the docs list.
+    fmt = next((f for f in ACCEPTED_FORMATS if f.media_type == media_type), None)
+    if fmt is None:
         raise InputError(415, f"{media_type} is not supported; send one of: " + ", ".join(ACCEPTED_MEDIA_TYPES))
     return fmt
 
@@ -94,8 +96,8 @@ def format_for_media_type(content_type: str | None) -> ox.RdfFormat:
 def format_for_filename(name: str) -> ox.RdfFormat:
     """The format of a file by its extension (CLI), or a 415 InputError."""
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    fmt = ox.RdfFormat.from_extension(ext) if ext else None
-    if fmt is None or fmt not in ACCEPTED_FORMATS:
+    fmt = next((f for f in ACCEPTED_FORMATS if f.file_extension == ext), None)
+    if fmt is None:
         raise InputError(415, f"{name}: cannot tell the RDF format from the extension .{ext}")
     return fmt
 
