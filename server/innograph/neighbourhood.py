@@ -12,7 +12,7 @@ differential test (tests/test_incremental_validation.py) checks exactly that.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,9 +27,16 @@ Triple = tuple[Node, Node, Node]
 
 
 class TripleSource(Protocol):
-    """Where the store's triples come from: one pattern lookup (None = any)."""
+    """Where the store's triples come from.
 
-    def triples(self, s: Node | None, p: Node | None, o: Node | None) -> Iterable[Triple]: ...
+    ``match(nodes, p, forward)``: the triples whose subject (forward) or object (backward) is
+    one of ``nodes``, with predicate ``p`` (None: any).  One call per walk step over a whole set
+    of nodes, so that a store behind a process boundary answers in one query (sparqlsource.py).
+    """
+
+    def match(self, nodes: Collection[Node], p: Node | None, forward: bool) -> Iterable[Triple]: ...
+
+    def all_triples(self, p: Node) -> Iterable[Triple]: ...
 
 
 class GraphSource:
@@ -38,20 +45,33 @@ class GraphSource:
     def __init__(self, graph: Graph):
         self.graph = graph
 
-    def triples(self, s, p, o):
-        return self.graph.triples((s, p, o))
+    def match(self, nodes, p, forward):
+        for n in nodes:
+            yield from self.graph.triples((n, p, None) if forward else (None, p, n))
+
+    def all_triples(self, p):
+        return self.graph.triples((None, p, None))
 
 
 class StoreSource:
-    """A pyoxigraph Store as a TripleSource: the union of its graphs but ``exclude``d ones."""
+    """A pyoxigraph Store in this process: the union of its graphs but ``exclude``d ones."""
 
     def __init__(self, store: ox.Store, exclude: Iterable[str] = ()):
         self.store = store
         self.exclude = frozenset(ox.NamedNode(g) for g in exclude)
 
-    def triples(self, s, p, o):
+    def match(self, nodes, p, forward):
+        pred = None if p is None else to_ox(p)
+        for n in nodes:
+            if isinstance(n, Literal) and forward:
+                continue
+            yield from self._quads((to_ox(n), pred, None) if forward else (None, pred, to_ox(n)))
+
+    def all_triples(self, p):
+        return self._quads((None, to_ox(p), None))
+
+    def _quads(self, pattern) -> Iterator[Triple]:
         seen: set[Triple] = set()
-        pattern = [None if t is None else to_ox(t) for t in (s, p, o)]
         for quad in self.store.quads_for_pattern(*pattern, None):
             if quad.graph_name in self.exclude:
                 continue
@@ -72,103 +92,110 @@ class Neighbourhood:
 def neighbourhood(contribution: Graph, source: TripleSource, scope: Scope) -> Neighbourhood:
     """Build the small graph for ``contribution`` over ``source`` (see module docstring)."""
     both = _Union(source, contribution)
-    focus = _affected(contribution, both, scope)
     out = Graph()
     out += contribution
-    for triple in source.triples(None, RDFS.subClassOf, None):
+    for triple in source.all_triples(RDFS.subClassOf):
         out.add(triple)
     if scope.words is None:
+        focus = _affected_unbounded(contribution, both, scope)
         _read_unbounded(focus, both, scope, out)
     else:
-        trie = _trie(scope.words)
-        seen: set[tuple[Node, int]] = set()
-        for f in focus:
-            _read_forward(f, trie, both, out, seen)
+        focus = _affected(contribution, both, scope.words)
+        _walk(focus, _Trie(scope.words), both, backwards=False, out=out)
     return Neighbourhood(out, frozenset(focus))
 
 
 class _Union:
-    """store ∪ contribution, for the walks."""
+    """store ∪ contribution, for the walks; every call covers a set of nodes."""
 
     def __init__(self, source: TripleSource, contribution: Graph):
         self.source, self.contribution = source, contribution
 
-    def triples(self, s, p, o) -> Iterator[Triple]:
-        yield from self.source.triples(s, p, o)
-        yield from self.contribution.triples((s, p, o))
-
-    def step(self, node: Node, step: Step) -> Iterator[tuple[Triple, Node]]:
-        """Triples leaving ``node`` by ``step``, with the node they reach."""
+    def step(self, nodes: Collection[Node], step: Step) -> Iterator[tuple[Triple, Node]]:
+        """Triples leaving ``nodes`` by ``step``, each with the node it reaches."""
         p, forward = step
-        if forward:
-            if isinstance(node, Literal):
-                return
-            for t in self.triples(node, p, None):
-                yield t, t[2]
-        else:
-            for t in self.triples(None, p, node):
-                yield t, t[0]
+        nodes = [n for n in nodes if not (forward and isinstance(n, Literal))]
+        if not nodes:
+            return
+        local = GraphSource(self.contribution)
+        for t in _chain(self.source.match(nodes, p, forward), local.match(nodes, p, forward)):
+            yield t, (t[2] if forward else t[0])
 
-    def back(self, node: Node, step: Step) -> Iterator[Node]:
-        """Nodes from which ``step`` reaches ``node``."""
+    def back(self, nodes: Collection[Node], step: Step) -> set[Node]:
+        """Nodes from which ``step`` reaches one of ``nodes``."""
         p, forward = step
-        if forward:
-            for t in self.triples(None, p, node):
-                yield t[0]
-        elif not isinstance(node, Literal):
-            for t in self.triples(node, p, None):
-                yield t[2]
+        return {reached for _t, reached in self.step(nodes, (p, not forward))}
 
 
-def _affected(contribution: Graph, both: _Union, scope: Scope) -> set[Node]:
-    """Focus nodes whose validation reads a triple of the contribution."""
-    if scope.words is None:
-        return _affected_unbounded(contribution, both, scope)
-    by_last: dict[Step, list[Word]] = {}
-    for w in scope.words:
-        by_last.setdefault(w[-1], []).append(w[:-1])
-    out: set[Node] = set()
+def _chain(*iterables: Iterable[Triple]) -> Iterator[Triple]:
+    for it in iterables:
+        yield from it
+
+
+def _affected(contribution: Graph, both: _Union, words: frozenset[Word]) -> set[Node]:
+    """Focus nodes whose validation reads a triple of the contribution.
+
+    For each word, the nodes where the contribution's triples match its last step, walked back
+    along the word's prefix; the reversed prefixes share a trie so that each step is one call.
+    """
+    starts: dict[Step, set[Node]] = {}
     for s, p, o in contribution:
-        for last, ends_at in (((p, True), s), ((None, True), s), ((p, False), o)):
-            for prefix in by_last.get(last, ()):
-                out |= _walk_back(ends_at, prefix, both)
-    return out
+        starts.setdefault((p, True), set()).add(s)
+        starts.setdefault((None, True), set()).add(s)
+        if not isinstance(o, Literal):
+            starts.setdefault((p, False), set()).add(o)
+    out: set[Node] = set()
+    for last, positions in starts.items():
+        prefixes = [tuple(reversed(w[:-1])) for w in words if w[-1] == last]
+        if prefixes:
+            out |= _walk(positions, _Trie(prefixes), both, backwards=True)
+    return {n for n in out if not isinstance(n, Literal)}
 
 
-def _walk_back(node: Node, prefix: Word, both: _Union) -> set[Node]:
-    current = {node}
-    for step in reversed(prefix):
-        current = {y for x in current for y in both.back(x, step)}
-        if not current:
-            break
-    return {n for n in current if not isinstance(n, Literal)}
+class _Trie:
+    """Words as a trie: ``children[i]`` maps a step to a child index; 0 is the root."""
+
+    def __init__(self, words: Iterable[Word]):
+        self.children: list[dict[Step, int]] = [{}]
+        self.ends: set[int] = set()
+        for w in sorted(set(words)):
+            at = 0
+            for step in w:
+                if step not in self.children[at]:
+                    self.children.append({})
+                    self.children[at][step] = len(self.children) - 1
+                at = self.children[at][step]
+            self.ends.add(at)
 
 
-def _trie(words: Iterable[Word]) -> list[dict[Step, int]]:
-    """Words as a trie: node index → {step: child index}; 0 is the root."""
-    nodes: list[dict[Step, int]] = [{}]
-    for w in sorted(words):
-        at = 0
-        for step in w:
-            if step not in nodes[at]:
-                nodes.append({})
-                nodes[at][step] = len(nodes) - 1
-            at = nodes[at][step]
-    return nodes
+def _walk(start: set[Node], trie: _Trie, both: _Union, *, backwards: bool, out: Graph | None = None) -> set[Node]:
+    """Walk the trie from ``start``, one call per trie edge and level; return where words end.
 
-
-def _read_forward(start: Node, trie: list[dict[Step, int]], both: _Union, out: Graph, seen: set) -> None:
-    todo = [(start, 0)]
-    while todo:
-        node, at = todo.pop()
-        if (node, at) in seen:
-            continue
-        seen.add((node, at))
-        for step, child in trie[at].items():
-            for triple, reached in both.step(node, step):
-                out.add(triple)
-                if trie[child]:
-                    todo.append((reached, child))
+    Backwards, each step is taken in reverse (who reaches these nodes by it).  Forwards, every
+    triple crossed is added to ``out``.
+    """
+    ends: set[Node] = set()
+    level: dict[int, set[Node]] = {0: set(start)}
+    seen: set[tuple[int, Node]] = set()
+    while level:
+        nxt: dict[int, set[Node]] = {}
+        for at, nodes in level.items():
+            nodes = {n for n in nodes if (at, n) not in seen}
+            seen.update((at, n) for n in nodes)
+            if not nodes:
+                continue
+            if at in trie.ends:
+                ends |= nodes
+            for step, child in trie.children[at].items():
+                if backwards:
+                    nxt.setdefault(child, set()).update(both.back(nodes, step))
+                    continue
+                for triple, reached in both.step(nodes, step):
+                    out.add(triple)
+                    if trie.children[child]:
+                        nxt.setdefault(child, set()).add(reached)
+        level = nxt
+    return ends
 
 
 def _affected_unbounded(contribution: Graph, both: _Union, scope: Scope) -> set[Node]:
@@ -183,7 +210,7 @@ def _affected_unbounded(contribution: Graph, both: _Union, scope: Scope) -> set[
     seen = set(frontier)
     walk = [st for st in steps if not (scope.type_is_terminal and st == TYPE)]
     while frontier:
-        nxt = {y for x in frontier for st in walk for y in both.back(x, st)} - seen
+        nxt = {y for st in walk for y in both.back(frontier, st)} - seen
         seen |= nxt
         frontier = nxt
     return {n for n in seen if not isinstance(n, Literal)}
@@ -193,11 +220,10 @@ def _read_unbounded(focus: set[Node], both: _Union, scope: Scope, out: Graph) ->
     frontier, seen = set(focus), set(focus)
     while frontier:
         nxt: set[Node] = set()
-        for node in frontier:
-            for st in scope.steps:
-                for triple, reached in both.step(node, st):
-                    out.add(triple)
-                    if reached not in seen and not (scope.type_is_terminal and st == TYPE):
-                        nxt.add(reached)
+        for st in scope.steps:
+            for triple, reached in both.step(frontier, st):
+                out.add(triple)
+                if reached not in seen and not (scope.type_is_terminal and st == TYPE):
+                    nxt.add(reached)
         seen |= nxt
         frontier = nxt
