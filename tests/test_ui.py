@@ -138,3 +138,15 @@ def test_base_layout_in_french(app):
         html = render_template_string('{% extends "base.html" %}')
     assert '<html lang="fr">' in html
     assert re.findall(r'<li><a href="[^"]+"(?: aria-current="page")?>([^<]+)</a></li>', html) == ["Accueil", "Requêtes", "Ontologie", "Exports"]
+
+
+def test_without_the_yasgui_build_the_page_falls_back_to_a_plain_form(app, monkeypatch, tmp_path):
+    monkeypatch.setattr(ui, "VENDOR", tmp_path)
+    html = render(app, "/sparql?lang=en").get_data(as_text=True)
+    assert "vendor/yasgui" not in html
+    assert '<div id="yasgui">' not in html
+    assert "The query editor is not installed on this server." in html
+    assert '<form class="plain-query" method="get" action="/sparql">' in html
+    links = re.findall(r'<a class="example-open" href="([^"]+)">', html)
+    assert len(links) == 2
+    assert links[1].startswith("/sparql?query=%23+title%40fr")

@@ -51,6 +51,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "L'éditeur de requêtes a besoin de JavaScript. Sans lui, envoyez une requête avec ce formulaire :",
         "en": "The query editor needs JavaScript. Without it, send a query with this form:",
     },
+    "no_editor": {
+        "fr": "L'éditeur de requêtes n'est pas installé sur ce serveur. Envoyez une requête avec ce formulaire :",
+        "en": "The query editor is not installed on this server. Send a query with this form:",
+    },
     "run": {"fr": "Exécuter", "en": "Run"},
 }
 
@@ -61,6 +65,9 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("ontology", "/ontology"),
     ("dumps", "/dumps/"),
 )
+
+# YASGUI's build, copied from node_modules by `make assets` (git-ignored).
+VENDOR = Path(__file__).parent / "static" / "vendor"
 
 bp = Blueprint("ui", __name__)
 bp.record_once(lambda state: i18n.init_app(state.app))
@@ -105,7 +112,11 @@ def render_query_ui(endpoint: str | None = None) -> Response:
         "prefixes": PREFIXES,
         "examples": examples,
     }
-    response = make_response(render_template("sparql.html", examples=examples, page_config=page_config))
+    editor = (VENDOR / "yasgui.min.js").is_file() and (VENDOR / "yasgui.min.css").is_file()
+    if not editor:
+        current_app.logger.warning("%s has no YASGUI build (run `make assets`): /sparql shows a plain form", VENDOR)
+    html = render_template("sparql.html", examples=examples, page_config=page_config, editor=editor)
+    response = make_response(html)
     response.headers["Content-Language"] = lang
     response.vary.update(("Accept", "Accept-Language", "Cookie"))
     return response
