@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,7 +63,9 @@ def data_union() -> Graph:
     ds = Dataset()
     for path in _rdf_files(ROOT / "data"):
         fmt = {"trig": "trig", "ttl": "turtle", "nq": "nquads", "nt": "nt"}[path.suffix[1:]]
-        ds.parse(path, format=fmt)
+        with warnings.catch_warnings():  # rdflib's TriG parser uses its deprecated ConjunctiveGraph
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ds.parse(path, format=fmt)
     g = Graph()
     for s, p, o, _ in ds.quads((None, None, None, None)):
         g.add((s, p, o))
