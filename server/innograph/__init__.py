@@ -1,12 +1,13 @@
 """innograph: a knowledge graph of innovation networks, served as linked data over SPARQL 1.1.
 
 The package exposes only ``create_app``; the loaded store and its executors live in
-``app.extensions["innograph"]``, never in module globals.
+``app.extensions["innograph"]`` (a ``Runtime``), never in module globals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -14,13 +15,42 @@ from flask import Flask
 __version__ = "0.1.0"
 
 
+@dataclass
+class Runtime:
+    """What the views use: ``app.extensions["innograph"]``.
+
+    ``queries`` is the executor.QueryService: ``run(Job)`` for the SPARQL endpoint,
+    ``terms()`` / ``graph()`` for pages, ``apply_write()`` for contributions, ``status()`` for
+    /health. It starts loading at app creation; ``queries.wait_ready()`` blocks until loaded.
+    """
+
+    settings: Mapping[str, Any]
+    queries: Any  # executor.QueryService (imported lazily: tests of pure modules stay light)
+
+    def close(self) -> None:
+        self.queries.close()
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app: settings (defaults < INNOGRAPH_* env < ``config``), store, blueprints."""
+    """Build the Flask app: settings (defaults < INNOGRAPH_* env < ``config``), store, blueprints.
+
+    ``config`` may also set ``START_STORE: False`` (tests of views that need no store).
+    """
     from .config import load_settings
 
     app = Flask(__name__)
     app.config.update(load_settings(config))
-    from . import ui
+    if app.config.get("START_STORE", True):
+        from .executor import QueryService
+        from .namespaces import PREFIXES
 
-    app.register_blueprint(ui.bp)  # page language, navigation, the base layout and the query UI
+        runtime = Runtime(app.config, QueryService(app.config, prefixes=PREFIXES))
+        app.extensions["innograph"] = runtime
+    _register_blueprints(app)
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Every blueprint of the app, in one place. Add new ones here."""
+    # from .sparql import bp as sparql_bp       (SPARQL protocol: /sparql)
+    # app.register_blueprint(sparql_bp)
