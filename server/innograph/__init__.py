@@ -1,34 +1,19 @@
 """innograph: a knowledge graph of innovation networks, served as linked data over SPARQL 1.1.
 
-The package exposes only ``create_app``; the loaded store and its executors live in
-``app.extensions["innograph"]`` (a ``Runtime``), never in module globals.
+The package exposes only ``create_app``; the runtime lives in ``app.extensions["innograph"]``,
+never in module globals. It is an ``executor.QueryService``: ``run(Job)`` for the SPARQL endpoint,
+``terms()`` / ``graph()`` for pages, ``apply_write()`` for contributions, ``status()`` for /health,
+``wait_ready()`` to block until the store is loaded (loading starts when the app is created).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 
 __version__ = "0.1.0"
-
-
-@dataclass
-class Runtime:
-    """What the views use: ``app.extensions["innograph"]``.
-
-    ``queries`` is the executor.QueryService: ``run(Job)`` for the SPARQL endpoint,
-    ``terms()`` / ``graph()`` for pages, ``apply_write()`` for contributions, ``status()`` for
-    /health. It starts loading at app creation; ``queries.wait_ready()`` blocks until loaded.
-    """
-
-    settings: Mapping[str, Any]
-    queries: Any  # executor.QueryService (imported lazily: tests of pure modules stay light)
-
-    def close(self) -> None:
-        self.queries.close()
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -44,8 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from .executor import QueryService
         from .namespaces import PREFIXES
 
-        runtime = Runtime(app.config, QueryService(app.config, prefixes=PREFIXES))
-        app.extensions["innograph"] = runtime
+        app.extensions["innograph"] = QueryService(app.config, prefixes=PREFIXES)
     _register_blueprints(app)
     return app
 
