@@ -22,7 +22,7 @@ import pytest
 from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import SH, XSD
 
-from innograph.neighbourhood import GraphSource
+from innograph.neighbourhood import GraphSource, neighbourhood
 from innograph.validation import Shapes, validate_contribution
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contrib"
@@ -32,8 +32,8 @@ ID = "https://w3id.org/innograph/id/"
 
 
 def _fixture_base() -> tuple[Graph, Shapes]:
-    shapes = Shapes.from_paths([FIXTURES / "shapes.ttl"])
-    base = Graph().parse(FIXTURES / "data.ttl").parse(FIXTURES / "ontology.ttl")
+    shapes = Shapes.from_paths([FIXTURES / "shapes" / "fixture.ttl"])
+    base = Graph().parse(FIXTURES / "data" / "source" / "fixture.ttl").parse(FIXTURES / "ontology" / "fixture.ttl")
     return base, shapes
 
 
@@ -139,9 +139,14 @@ BASES = {"fixture": (_fixture_base, 200), "synthetic": (_synthetic_base, 60), "s
 
 @pytest.mark.parametrize("name", sorted(BASES))
 def test_incremental_equals_full(name):
+    """On a conforming base: same verdict, same results.  On a base that does not conform yet
+    (shapes and data written in parallel), the results about the focus nodes the contribution
+    affects must still be the same: the base's own violations elsewhere are not its doing."""
     make, runs = BASES[name]
     base, shapes = make()
-    assert _full(base, Graph(), shapes)[0], f"the {name} base must conform for the comparison to mean anything"
+    base_conforms = _full(base, Graph(), shapes)[0]
+    if name != "seed":
+        assert base_conforms, f"the {name} base must conform for the comparison to mean anything"
     source = GraphSource(base)
     rnd = random.Random(20240611)
     verdicts = []
@@ -150,9 +155,13 @@ def test_incremental_equals_full(name):
         full_conforms, full_keys = _full(base, contribution, shapes)
         report = validate_contribution(contribution, source, shapes, allow_warnings=True)
         keys = {(r.focus, r.path, r.value, r.shape, r.component) for r in report.results}
-        assert report.conforms == full_conforms, f"run {i}: verdicts differ for\n{contribution.serialize(format='nt')}"
-        assert keys == full_keys, f"run {i}: results differ for\n{contribution.serialize(format='nt')}"
-        verdicts.append(full_conforms)
+        affected = neighbourhood(contribution, source, shapes.scope).focus
+        why = f"run {i}: results differ for\n{contribution.serialize(format='nt')}"
+        assert keys == {k for k in full_keys if k[0] in affected}, why
+        if base_conforms:
+            assert report.conforms == full_conforms, f"run {i}: verdicts differ"
+            assert keys == full_keys, why
+        verdicts.append(report.conforms)
     assert len(verdicts) == runs
     # Both kinds must be exercised, or the comparison proves little.
     assert sum(verdicts) >= runs // 10, f"too few valid contributions: {sum(verdicts)}/{runs}"

@@ -26,12 +26,12 @@ PREFIXES = b"""@prefix ino: <https://w3id.org/innograph/ontology#> .
 
 @pytest.fixture(scope="module")
 def shapes() -> Shapes:
-    return Shapes.from_paths([FIXTURES / "shapes.ttl"], [FIXTURES / "ontology.ttl"])
+    return Shapes.from_paths([FIXTURES / "shapes" / "fixture.ttl"], [FIXTURES / "ontology" / "fixture.ttl"])
 
 
 @pytest.fixture(scope="module")
 def source() -> GraphSource:
-    return GraphSource(Graph().parse(FIXTURES / "data.ttl").parse(FIXTURES / "ontology.ttl"))
+    return GraphSource(Graph().parse(FIXTURES / "data" / "source" / "fixture.ttl").parse(FIXTURES / "ontology" / "fixture.ttl"))
 
 
 def payload(body: bytes):
@@ -39,7 +39,7 @@ def payload(body: bytes):
 
 
 def test_the_fixture_data_conforms(shapes):
-    report = validate(Graph().parse(FIXTURES / "data.ttl"), shapes)
+    report = validate(Graph().parse(FIXTURES / "data" / "source" / "fixture.ttl"), shapes)
     assert report.conforms and report.results == ()
 
 
@@ -118,7 +118,7 @@ def test_pyshacl_is_only_ever_handed_graphs(shapes, source, monkeypatch):
 
     monkeypatch.setattr(validation.pyshacl, "validate", spy)
     validate_contribution(payload(b'org:ucb ino:name "UCB SA" .').graph, source, shapes)
-    validate(Graph().parse(FIXTURES / "data.ttl"), shapes)
+    validate(Graph().parse(FIXTURES / "data" / "source" / "fixture.ttl"), shapes)
     assert seen and all(d is Graph and s is Graph and o in (Graph, type(None)) for d, s, o in seen)
 
 

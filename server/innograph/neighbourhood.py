@@ -36,7 +36,7 @@ class TripleSource(Protocol):
 
     def match(self, nodes: Collection[Node], p: Node | None, forward: bool) -> Iterable[Triple]: ...
 
-    def all_triples(self, p: Node) -> Iterable[Triple]: ...
+    def all_triples(self, p: Node | None) -> Iterable[Triple]: ...
 
 
 class GraphSource:
@@ -68,7 +68,7 @@ class StoreSource:
             yield from self._quads((to_ox(n), pred, None) if forward else (None, pred, to_ox(n)))
 
     def all_triples(self, p):
-        return self._quads((None, to_ox(p), None))
+        return self._quads((None, None if p is None else to_ox(p), None))
 
     def _quads(self, pattern) -> Iterator[Triple]:
         seen: set[Triple] = set()

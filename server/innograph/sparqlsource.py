@@ -44,8 +44,9 @@ class QuerySource:
         for b in blanks:
             yield from self._triples(query % "", {"n": to_ox(b)}, p, forward)
 
-    def all_triples(self, p: Node) -> Iterator[Triple]:
-        query = f"SELECT DISTINCT ?n ?p ?x WHERE {{ GRAPH ?g {{ ?n {to_ox(p)} ?x }} {self.filter} }}"
+    def all_triples(self, p: Node | None) -> Iterator[Triple]:
+        pred = "?p" if p is None else str(to_ox(p))
+        query = f"SELECT DISTINCT ?n ?p ?x WHERE {{ GRAPH ?g {{ ?n {pred} ?x }} {self.filter} }}"
         return self._triples(query, {}, p, True)
 
     def _triples(self, query: str, substitutions: dict[str, Any], p: Node | None, forward: bool) -> Iterator[Triple]:

@@ -146,7 +146,7 @@ def validate_contribution(contribution: Graph, source: TripleSource, shapes: Sha
     """
     if not shapes.scope.complete:
         data = Graph()
-        for triple in source.triples(None, None, None):
+        for triple in source.all_triples(None):
             data.add(triple)
         data += contribution
         return validate(data, shapes, allow_warnings=allow_warnings, with_ontology=False)
