@@ -84,3 +84,58 @@ def browse(request, chromium, live_server):
             browser.screenshot(page, f"{name}-{n}" if n else name)
         finally:
             context.close()
+
+
+# -- The SPARQL endpoint over a store of given quads ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sparql_app(tmp_path_factory):
+    """``sparql_app(nquads, **settings)``: an app (real executors) over a store that the runtime's
+    loader builds from ``nquads`` alone, in a temporary directory. A test-only path: production
+    stores are built from the repository. The apps are closed at the end of the session."""
+    from innograph import create_app, loader
+
+    apps = []
+
+    def make(nquads: bytes, **settings):
+        workdir = tmp_path_factory.mktemp("sparql-store")
+        (workdir / "data.nq").write_bytes(nquads)
+        loader.load(workdir / "store", files=[workdir / "data.nq"])
+        app = create_app({"STORE": str(workdir / "store"), "REPO_DIR": str(workdir), "TOKENS": str(workdir / "tokens"),
+                          "TESTING": True, "WORKERS": 1, **settings})
+        app.extensions["innograph"].wait_ready(120)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["innograph"].close()
+
+
+# -- The runtime: store, executors (server/innograph/{store,executor}.py) --------------------
+
+MINIREPO = TESTS / "fixtures" / "minirepo"  # a tiny ontology/, shapes/, data/ with one alignment of each kind
+
+
+@pytest.fixture
+def mini_store(tmp_path):
+    """A store directory freshly loaded from tests/fixtures/minirepo (N-Quads snapshot kind)."""
+    from innograph import loader
+
+    loader.load(tmp_path / "store", MINIREPO)
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def query_service(mini_store):
+    """A real QueryService (fork server + 2 executors) on ``mini_store``: QUERY_TIMEOUT 1.5 s,
+    MAX_ROWS 1000. Closed after the test (no process left behind)."""
+    from innograph.executor import QueryService
+    from innograph.namespaces import PREFIXES
+
+    service = QueryService({"STORE": mini_store, "REPO_DIR": MINIREPO, "WORKERS": 2, "QUERY_TIMEOUT": 1.5, "MAX_ROWS": 1000},
+                           prefixes=PREFIXES)
+    service.wait_ready(60)
+    yield service
+    service.close()

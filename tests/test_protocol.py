@@ -209,3 +209,25 @@ def test_service_description_federation_only_when_allowed():
     ask = "ASK { ?s <http://www.w3.org/ns/sparql-service-description#feature> <http://www.w3.org/ns/sparql-service-description#BasicFederatedQuery> }"
     assert not _sd_store(False).query(ask)
     assert _sd_store(True).query(ask)
+
+
+DATASET_CASES = [
+    ("SELECT * FROM <http://ex.org/g> WHERE { ?s ?p ?o }", True),
+    ("select * from named <http://ex.org/g> { graph ?g { ?s ?p ?o } }", True),
+    ("PREFIX ex: <http://ex.org/> ASK FROM ex:g { ?s ?p ?o }", True),
+    ("CONSTRUCT { ?s ?p ?o } FROM<http://ex.org/g> WHERE { ?s ?p ?o }", True),
+    ("SELECT * WHERE { ?s ?p ?o }", False),
+    ("SELECT ?from WHERE { ?from ?p \"FROM\" } # FROM <x>", False),
+    ("PREFIX ex: <http://ex.org/> SELECT * WHERE { ?s ex:from <http://ex.org/FROM> }", False),
+]
+
+
+def test_dataset_case_count():
+    assert len(DATASET_CASES) == 7
+
+
+@pytest.mark.parametrize(("query", "expected"), DATASET_CASES)
+def test_has_dataset_clause(query, expected):
+    from innograph.protocol import has_dataset_clause
+
+    assert has_dataset_clause(query) is expected

@@ -36,5 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one place. Add new ones here."""
-    # from .sparql import bp as sparql_bp       (SPARQL protocol: /sparql)
-    # app.register_blueprint(sparql_bp)
+    from . import ui
+    from .sparql import bp as sparql_bp
+
+    app.register_blueprint(ui.bp)  # page language, navigation, the base layout and the query UI
+    app.register_blueprint(sparql_bp)  # SPARQL 1.1 Protocol: /sparql

@@ -13,7 +13,7 @@ Also here: :func:`uses_service`, the cheap lexical check for the ``SERVICE`` key
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -150,16 +150,27 @@ def uses_service(query: str) -> bool:
 
 
 def _has_service(query: str) -> bool:
-    for token in _TOKEN.finditer(_SKIPPED.sub(" ", query)):
-        text, prefix = token.group(0), token.group(1)
-        if text[0] in "?$@":
-            continue  # a variable or a language tag: the parser reads it whole
+    for text, prefix in _words(query):
         if prefix is not None:
             if prefix.upper().startswith("SERVICE"):
                 return True  # `services:x` may read as SERVICE s:x
         elif "SERVICE" in text.upper():
             return True
     return False
+
+
+def has_dataset_clause(query: str) -> bool:
+    """True if ``query`` names its own dataset (``FROM`` / ``FROM NAMED``): a bare word FROM
+    outside strings, IRIs and comments (the keyword can appear nowhere else in a query)."""
+    return any(prefix is None and text.upper() in ("FROM", "FROMNAMED") for text, prefix in _words(query))
+
+
+def _words(query: str) -> Iterator[tuple[str, str | None]]:
+    """(token, prefix part or None) for the tokens outside strings, IRIs and comments, except
+    variables and language tags, which the parser reads whole."""
+    for token in _TOKEN.finditer(_SKIPPED.sub(" ", query)):
+        if token.group(0)[0] not in "?$@":
+            yield token.group(0), token.group(1)
 
 
 def _codepoint(match: re.Match[str]) -> str:
