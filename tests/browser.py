@@ -59,7 +59,11 @@ class LiveServer:
                 self.process.wait()
 
 
-def start_server(workdir: Path, env: dict[str, str], ready_path: str = "/health", timeout: float = 120.0) -> LiveServer:
+# Ready means the store answers queries (it loads in the background after the port opens).
+READY_PATH = "/sparql?query=ASK%7B%7D"
+
+
+def start_server(workdir: Path, env: dict[str, str], ready_path: str = READY_PATH, timeout: float = 180.0) -> LiveServer:
     """Start ``innograph serve --port <free port>`` with ``env`` added; return once it answers."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("innograph")), "serve", "--host", "127.0.0.1", "--port", str(port)]

@@ -20,7 +20,7 @@ STATIC = Path(ui.__file__).parent / "static"
 
 @pytest.fixture(scope="module")
 def app():
-    return create_app({"TESTING": True, "QUERIES_DIR": str(FIXTURE_QUERIES)})
+    return create_app({"TESTING": True, "START_STORE": False, "QUERIES_DIR": str(FIXTURE_QUERIES)})
 
 
 def render(app, path="/sparql", **headers):
@@ -78,7 +78,7 @@ def test_catalogue_text_cannot_break_out_of_the_page(tmp_path):
         '# title@en: <b>bold</b> & "quoted"\n# description@en: </script><script>alert(1)</script>\nASK { FILTER("</script>" != "") }\n',
         encoding="utf-8",
     )
-    app = create_app({"TESTING": True, "QUERIES_DIR": str(tmp_path)})
+    app = create_app({"TESTING": True, "START_STORE": False, "QUERIES_DIR": str(tmp_path)})
     html = render(app, "/sparql?lang=en").get_data(as_text=True)
     assert "<b>bold</b>" not in html
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &#34;quoted&#34;" in html
@@ -87,7 +87,7 @@ def test_catalogue_text_cannot_break_out_of_the_page(tmp_path):
 
 
 def test_empty_catalogue_says_so(tmp_path):
-    app = create_app({"TESTING": True, "QUERIES_DIR": str(tmp_path)})
+    app = create_app({"TESTING": True, "START_STORE": False, "QUERIES_DIR": str(tmp_path)})
     html = render(app, "/sparql?lang=en").get_data(as_text=True)
     assert "No example queries yet." in html
     assert page_config(html)["examples"] == []

@@ -113,6 +113,7 @@
     endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
     persistenceId: "innograph",
     yasqe: { value: startQuery, collapsePrefixesOnLoad: true },
+    yasr: { prefixes: config.prefixes }, // results abbreviate IRIs with ours (and the query's)
     autofocus: false,
   });
   window.innographYasgui = yasgui; // for the browser tests and the curious
