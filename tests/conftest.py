@@ -139,3 +139,21 @@ def query_service(mini_store):
     service.wait_ready(60)
     yield service
     service.close()
+
+
+# -- Linked-data pages over the repository's own data ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def repo_app(tmp_path_factory):
+    """An app (real executors) over a store built by the loader from this repository's
+    ontology/, shapes/ and data/: what ``innograph serve`` serves. Closed at the end."""
+    from innograph import create_app, loader
+
+    workdir = tmp_path_factory.mktemp("repo-store")
+    loader.load(workdir / "store", REPO)
+    app = create_app({"STORE": str(workdir / "store"), "REPO_DIR": str(REPO), "TOKENS": str(workdir / "tokens"),
+                      "TESTING": True, "WORKERS": 2})
+    app.extensions["innograph"].wait_ready(120)
+    yield app
+    app.extensions["innograph"].close()

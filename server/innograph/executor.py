@@ -46,10 +46,12 @@ class QueryError(Exception):
 
 
 class QueryTimeout(QueryError):
-    """The query ran past QUERY_TIMEOUT (its executor was killed), or no executor became free."""
+    """The query ran past QUERY_TIMEOUT (its executor, ``pid``, was killed), or no executor
+    became free in time (``pid`` None)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, pid: int | None = None) -> None:
         super().__init__("timeout", message)
+        self.pid = pid
 
 
 @dataclass
@@ -235,7 +237,7 @@ class QueryService:
             kind, payload, chunks = _read_frames(executor.sock, deadline)
         except TimeoutError:
             self._discard(executor)
-            raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped") from None
+            raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped", executor.pid) from None
         except (EOFError, ConnectionError, OSError) as error:
             self._discard(executor)
             raise QueryError("unavailable", f"the query executor died: {error}") from None

@@ -86,34 +86,62 @@ class StorePaths:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def apply_ops(store: Store, ops: Iterable[Mapping[str, Any]]) -> None:
+def apply_ops(store: Store, ops: Iterable[Mapping[str, Any]]) -> tuple[set[str], bool]:
     """Apply the operations of one journal record to ``store``.
 
     ``put_graph`` (graph, data in Turtle or N-Triples): the graph becomes exactly ``data``.
     ``drop_graph`` (graph): the graph is removed. ``add`` / ``remove`` (data in N-Quads): these
     quads become present / absent. Each operation sets quads regardless of the state before, so
-    replaying a journal twice equals replaying it once.
+    replaying a journal twice equals replaying it once. Returns (graphs added to, whether anything
+    may have been removed): what inference needs to know.
     """
+    added: set[str] = set()
+    removed = False
     for op in ops:
         kind = op["op"]
         if kind in ("put_graph", "drop_graph"):
             graph = NamedNode(op["graph"])
             if store.contains_named_graph(graph):
                 store.remove_graph(graph)
+                removed = True
             if kind == "put_graph":
                 store.add_graph(graph)
                 store.load(op.get("data", ""), format=RdfFormat.TURTLE, to_graph=graph)
+                added.add(graph.value)
         elif kind == "add":
-            store.load(op["data"], format=RdfFormat.N_QUADS)
+            quads = list(parse(op["data"], format=RdfFormat.N_QUADS))
+            store.extend(quads)
+            added.update(q.graph_name.value for q in quads)
         elif kind == "remove":
             for quad in parse(op["data"], format=RdfFormat.N_QUADS):
                 store.remove(quad)
+            removed = True
         else:
             raise ValueError(f"unknown journal operation {kind!r}")
+    return added, removed
+
+
+def apply_write(store: Store, ops: Iterable[Mapping[str, Any]]) -> None:
+    """Apply one write and bring graph/inferred up to date: incrementally when the write only
+    adds instance data (a contribution), by a rebuild after a removal or a schema change."""
+    added, removed = apply_ops(store, ops)
+    if removed or inference.touches_schema(store, added):
+        inference.rebuild(store)
+    else:
+        inference.extend(store, added)
 
 
 def check_ops(ops: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Validate operations before they are journaled (a bad record would fail every restart)."""
+    """Validate operations before they are journaled (a bad record would fail every restart).
+
+    Raises ValueError (invalid IRI, RDF syntax error, unknown operation, a default-graph quad)."""
+    try:
+        return _check_ops(ops)
+    except SyntaxError as error:
+        raise ValueError(f"invalid RDF in the write: {error}") from None
+
+
+def _check_ops(ops: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     checked = []
     for op in ops:
         kind = op.get("op")
@@ -203,16 +231,22 @@ def open_for_queries(root: str | os.PathLike[str], mode: str = "memory") -> Stor
         db = paths.root / manifest["db"]
         store = Store(str(db / ROCKSDB))
         if pending:
-            replay(store, pending)
-            inference.rebuild(store)
+            _catch_up(store, pending)
             store.flush()
             paths.commit(db, {**manifest, "journal_applied": len(records)})
         return store
     store = read_database(paths.root / manifest["db"], manifest)
-    if pending:
+    _catch_up(store, pending)
+    return store
+
+
+def _catch_up(store: Store, pending: list[dict[str, Any]]) -> None:
+    """Apply the journal records the database has not seen (one: incrementally)."""
+    if len(pending) == 1:
+        apply_write(store, pending[0]["ops"])
+    elif pending:
         replay(store, pending)
         inference.rebuild(store)
-    return store
 
 
 def graph_counts(store: Store) -> dict[str, int]:

@@ -106,23 +106,26 @@ class ForkServer:
         return {"graphs": counts, "open_seconds": round(time.perf_counter() - started, 3), "generation": self.generation}
 
     def serve(self) -> None:
-        while True:
-            try:
-                message, fds = recv_msg(self.ctl, with_fds=True)
-            except (EOFError, ConnectionError):
-                break
-            op = message[0]
-            if op == "spawn":
-                send_msg(self.ctl, ("spawned", self.spawn(fds[0]), self.generation))
-            elif op == "write":
-                send_msg(self.ctl, self.write(message[1]))
-            elif op == "status":
-                send_msg(self.ctl, ("status", self.status()))
-            elif op == "shutdown":
-                send_msg(self.ctl, ("bye",))
-                break
-            self._forget_dead()
+        try:
+            while self._handle(*recv_msg(self.ctl, with_fds=True)):
+                self._forget_dead()
+        except (EOFError, ConnectionError):  # the web process is gone
+            pass
         self.shutdown()
+
+    def _handle(self, message: tuple[Any, ...], fds: list[int]) -> bool:
+        """Answer one request; False when asked to stop."""
+        op = message[0]
+        if op == "spawn":
+            send_msg(self.ctl, ("spawned", self.spawn(fds[0]), self.generation))
+        elif op == "write":
+            send_msg(self.ctl, self.write(message[1]))
+        elif op == "status":
+            send_msg(self.ctl, ("status", self.status()))
+        elif op == "shutdown":
+            send_msg(self.ctl, ("bye",))
+            return False
+        return True
 
     def spawn(self, fd: int) -> int:
         pid = os.fork()
@@ -146,14 +149,13 @@ class ForkServer:
         return pid
 
     def write(self, record: dict[str, Any]) -> tuple[Any, ...]:
-        from . import inference, store
+        from . import store
 
         try:
             if self.config["mode"] == "disk":
                 self._write_disk(record)
             else:
-                store.apply_ops(self.store, record["ops"])
-                inference.rebuild(self.store)
+                store.apply_write(self.store, record["ops"])
         except Exception as error:  # noqa: BLE001 - reported to the web process, which raises
             return ("error", f"{type(error).__name__}: {error}")
         self.generation += 1
