@@ -129,7 +129,7 @@ def query(query: str, fmt: str | None, store: str | None) -> None:
     chosen = choose_format(kind, None, fmt or ("ttl" if kind == "triples" else "tsv"))
     if chosen is None:
         raise InputError(f"--format {fmt}: not a format for a {kind} result")
-    out = _Counting(click.get_binary_stream("stdout"), chosen[1])
+    out = _Counting(sys.stdout.buffer, chosen[1])
     if kind == "boolean":
         out.write(result.serialize(format=chosen[1]))
         empty = not bool(result)
@@ -176,7 +176,7 @@ def export(fmt: str, out: str | None, store: str | None) -> None:
     if rdf is None:
         raise InputError(f"--format {fmt}: unknown RDF format")
     dataset = _open(_settings(store=store))
-    stream = open(out, "wb") if out else click.get_binary_stream("stdout")
+    stream = open(out, "wb") if out else sys.stdout.buffer
     try:
         if rdf.supports_datasets:
             dataset.dump(stream, format=rdf, prefixes=PREFIXES)
@@ -190,3 +190,7 @@ def export(fmt: str, out: str | None, store: str | None) -> None:
             stream.close()
         else:
             stream.flush()
+
+
+if __name__ == "__main__":
+    main()
