@@ -36,10 +36,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one place. Add new ones here."""
-    from . import ui
+    from . import pages, ui
     from .dumps import bp as dumps_bp
     from .sparql import bp as sparql_bp
 
     app.register_blueprint(ui.bp)  # page language, navigation, the base layout and the query UI
     app.register_blueprint(sparql_bp)  # SPARQL 1.1 Protocol: /sparql
+    app.register_blueprint(pages.bp)  # linked data: /, /id/..., /ontology, /shapes
     app.register_blueprint(dumps_bp)  # the dataset as files (/dumps/...) and its description (/.well-known/void)

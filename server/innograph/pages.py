@@ -6,7 +6,7 @@ N-Quads for the form that keeps each statement's named graph (its source). ``?fo
 ttl, jsonld, rdf, nt, trig, nq, or a media type) overrides Accept, and ``Content-Location`` always
 names the format-specific URL (``/id/pole/biowin?format=ttl``). Unknown IRIs get a 404 in the
 negotiated format. The IRI looked up is the path as sent (percent-encoding kept), then its IRI
-form (RFC 3987: UTF-8 escapes decoded), so both ``/id/x/caf%C3%A9`` and ``/id/x/café`` resolve.
+form (RFC 3987: UTF-8 escapes decoded), so an IRI written ``…/caf%C3%A9`` or ``…/café`` resolves.
 
 The home page and the ontology and shapes documentation are registered on the same blueprint
 (home.py, ontology_docs.py); this module holds the routes and the HTTP glue.
@@ -15,11 +15,13 @@ The home page and the ontology and shapes documentation are registered on the sa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote, unquote_to_bytes, urlencode
+import re
+import string
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
 from pyoxigraph import NamedNode, Quad, RdfFormat, serialize
-from werkzeug.urls import iri_to_uri, uri_to_iri
+from werkzeug.urls import iri_to_uri
 
 from . import describe, i18n, negotiation, shape
 from .namespaces import PREFIXES
@@ -84,14 +86,14 @@ def raw_path() -> str:
     return path[len(root):] if root and path.startswith(root) else path
 
 
-def candidate_iris(path: str) -> list[str]:
-    """The IRIs a request path may name: as sent, then in IRI form (UTF-8 escapes decoded,
-    unreserved characters unescaped), then fully unescaped when that is still a valid IRI."""
-    base = base_iri().rstrip("/")
+def candidate_iris(path: str, base: str) -> list[str]:
+    """The IRIs a request path may name under ``base``: as sent, then in IRI form (RFC 3987
+    §3.2: escapes of non-ASCII UTF-8 and of unreserved characters decoded, the others kept, so
+    ``%26`` stays ``%26``: ``&`` would name another resource)."""
     found: list[str] = []
-    for form in (path, uri_to_iri(path), _unescape_all(path)):
-        iri = base + form
-        if form and iri not in found:
+    for form in (path, iri_form(path)):
+        iri = base.rstrip("/") + form
+        if iri not in found:
             try:
                 NamedNode(iri)
             except ValueError:
@@ -100,11 +102,21 @@ def candidate_iris(path: str) -> list[str]:
     return found
 
 
-def _unescape_all(path: str) -> str:
-    try:
-        return unquote_to_bytes(path).decode("utf-8")
-    except UnicodeDecodeError:
-        return path
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+
+
+def iri_form(path: str) -> str:
+    """``/id/x/caf%C3%A9-r%26d`` → ``/id/x/café-r%26d``."""
+
+    def decode(match: re.Match[str]) -> str:
+        try:
+            text = bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group(0)
+        return "".join(c if ord(c) > 127 or c in _UNRESERVED else f"%{ord(c):02X}" for c in text)
+
+    return _ESCAPES.sub(decode, path)
 
 
 def sparql_query(iri: str) -> str:
@@ -180,7 +192,7 @@ def thing(rest: str) -> Response:
         return not_acceptable()
     path = raw_path()
     gathered = None
-    for iri in candidate_iris(path):
+    for iri in candidate_iris(path, base_iri()):
         gathered = describe.gather(select, iri)
         if gathered.exists:
             break
