@@ -16,8 +16,8 @@ constraints that read the data graph (https://www.w3.org/TR/shacl/#core-componen
 - targets: sh:targetClass (and implicit class targets) read ``rdf:type`` of the focus node,
   sh:targetSubjectsOf / sh:targetObjectsOf read one predicate forward / backward.
 
-SPARQL-based constraints and targets can read anything: the scope is then *incomplete* and the
-caller validates the whole graph instead.
+SPARQL-based constraints are read by sparqlscope (their patterns from ``$this``); those it cannot
+anchor, and SPARQL-based targets, make the scope *incomplete*: the caller validates everything.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from rdflib import RDF, RDFS, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH
 from rdflib.term import Node
+
+from . import sparqlscope
 
 Step = tuple[URIRef | None, bool]
 Word = tuple[Step, ...]
@@ -57,7 +59,8 @@ class Scope:
 class _Analysis:
     def __init__(self, g: Graph):
         self.g = g
-        self.complete = not any(g.triples((None, SH.sparql, None))) and not any(g.triples((None, SH.target, None)))
+        self.complete = not any(g.triples((None, SH.target, None)))  # SPARQL-based targets
+        self.prefixes = sparqlscope.prefixes(g)
         self.steps: set[Step] = {TYPE}
         self.path_type = False  # rdf:type used inside a property path
 
@@ -109,6 +112,7 @@ class _Analysis:
         for p in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals):
             for other in g.objects(shape, p):
                 focus_words.add((self._step(other, True),))
+        focus_words |= self._sparql_reads(shape)
         path = g.value(shape, SH.path)
         if path is None:
             return value_words | focus_words
@@ -136,6 +140,27 @@ class _Analysis:
             nested += list(g.objects(None, SH.qualifiedValueShape))  # siblings: over-approximate
         for other in nested:
             words |= self.reads(other, stack)
+        return words
+
+    def _sparql_reads(self, shape: Node) -> set[Word]:
+        """Words of the shape's SPARQL constraints ($this is the focus node); see sparqlscope."""
+        words: set[Word] = set()
+        for constraint in self.g.objects(shape, SH.sparql):
+            select = self.g.value(constraint, SH.select)
+            try:
+                if select is None:
+                    raise sparqlscope.Unanchored("no sh:select")
+                found = sparqlscope.constraint_words(str(select), self.prefixes)
+            except sparqlscope.Unbounded as e:
+                raise Unbounded(str(e)) from None
+            except (sparqlscope.Unanchored, Exception):  # unparseable too: validate everything
+                self.complete = False
+                continue
+            for w in found:
+                for p, forward in w:
+                    if p is not None:
+                        self._step(p, forward)
+            words |= found
         return words
 
     def _path(self, path: Node) -> set[Word]:
