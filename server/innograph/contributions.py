@@ -1,0 +1,233 @@
+"""The contribution workflow: POST /validate, POST/GET /contributions, GET/DELETE /contributions/{id}.
+
+Thin views over pure parts: rdfinput (safe parsing), policy (own graph only), validation (the
+contribution plus its neighbourhood, sparqlsource over the runtime's executors), provenance (the
+PROV record and the journal operations), archive (every submission, fsync'ed before the answer)
+and tokens (hashed, roles).  A write is one ``apply_write`` of the runtime (executor.py): it is
+journaled and fsync'ed before it returns, so a 201 leaves only once the contribution is durable.
+Validation and write happen under one lock, so two concurrent contributions never both pass a
+check (a maxCount, say) that only one of them may pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, make_response, render_template, request, url_for
+from rdflib import Graph
+
+from . import policy, provenance
+from .archive import Archive, Submission, new_id
+from .rdfinput import InputError, format_for_media_type, parse_payload
+from .records import list_records
+from .sparqlsource import QuerySource, service_runner
+from .tokens import Holder, Tokens, bearer
+from .validation import Report, Shapes, validate_contribution
+
+bp = Blueprint("contributions", __name__)
+NOT_VALIDATED = ("shapes", "inferred")  # graphs that are not data to validate
+REPORT_TYPES = ("application/json", "text/turtle", "application/ld+json", "text/html")
+
+
+class Service:
+    """The workflow's state: ``app.extensions["innograph.contributions"]``."""
+
+    def __init__(self, app):
+        settings = app.config
+        runtime = app.extensions["innograph"]
+        self.queries = getattr(runtime, "queries", runtime)  # executor.QueryService
+        repo = Path(settings["REPO_DIR"])
+        self.settings = settings
+        self.shapes = Shapes.from_paths(sorted((repo / "shapes").glob("*.ttl")))
+        self.tokens = Tokens(settings["TOKENS"])
+        self.archive = Archive(Path(settings["STORE"]) / "archive")
+        self.iris = provenance.Iris(settings["BASE_IRI"])
+        exclude = [str(self.iris.base) + "graph/" + g for g in NOT_VALIDATED]
+        self.source = QuerySource(service_runner(self.queries), exclude)
+        self.lock = threading.Lock()
+
+    def validate(self, data: Graph) -> Report:
+        self.queries.wait_ready()
+        return validate_contribution(data, self.source, self.shapes, allow_warnings=True)
+
+
+def service() -> Service:
+    ext = current_app.extensions
+    if "innograph.contributions" not in ext:
+        with _INIT:
+            ext.setdefault("innograph.contributions", Service(current_app))
+    return ext["innograph.contributions"]
+
+
+_INIT = threading.Lock()
+
+
+@bp.errorhandler(InputError)
+def _input_error(error: InputError) -> Response:
+    return make_response(jsonify(error.as_dict()), error.status)
+
+
+def _read_body() -> bytes:
+    cap = int(current_app.config["MAX_BODY"])
+    if request.content_length is not None and request.content_length > cap:
+        raise InputError(413, f"The payload has {request.content_length} bytes; the cap is {cap}")
+    body = request.stream.read(cap + 1)
+    if len(body) > cap:
+        raise InputError(413, f"The payload is over the cap of {cap} bytes")
+    return body
+
+
+def _parse(body: bytes):
+    return parse_payload(body, format_for_media_type(request.headers.get("Content-Type")),
+                         max_bytes=int(current_app.config["MAX_BODY"]), max_triples=int(current_app.config["MAX_TRIPLES"]))
+
+
+def _report_response(report: Report, status: int, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    kind = request.accept_mimetypes.best_match(REPORT_TYPES, default="application/json")
+    if request.args.get("format") in ("ttl", "jsonld", "json", "html"):
+        kind = {"ttl": "text/turtle", "jsonld": "application/ld+json", "json": "application/json", "html": "text/html"}[request.args["format"]]
+    if kind == "text/turtle":
+        response = make_response(report.graph.serialize(format="turtle"), status)
+    elif kind == "application/ld+json":
+        response = make_response(report.graph.serialize(format="json-ld"), status)
+    elif kind == "text/html":
+        response = make_response(render_template("report.html", report=report, extra=extra), status)
+    else:
+        response = make_response(jsonify({**report.as_dict(), **extra}), status)
+    response.headers["Content-Type"] = kind + ("; charset=utf-8" if kind in ("text/html", "text/turtle") else "")
+    response.vary.add("Accept")
+    response.headers.update(headers or {})
+    return response
+
+
+@bp.post("/validate")
+def validate_view() -> Response:
+    """Validate RDF against the shapes with the store's relevant data; write nothing."""
+    payload = _parse(_read_body())
+    report = service().validate(payload.graph).with_lines(payload.text, payload.prefixes)
+    return _report_response(report, 200)
+
+
+def _holder(role: str) -> Holder:
+    holder = service().tokens.holder(bearer(request.headers.get("Authorization")))
+    if holder is None:
+        response = make_response(jsonify({"ok": False, "error": "A token is required (Authorization: Bearer TOKEN)", "status": 401}), 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="innograph"'
+        raise _Abort(response)
+    if not holder.may(role):
+        raise _Abort(make_response(jsonify({"ok": False, "error": f"This needs the {role} role", "status": 403}), 403))
+    return holder
+
+
+class _Abort(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+@bp.errorhandler(_Abort)
+def _abort(error: _Abort) -> Response:
+    return error.response
+
+
+@bp.post("/contributions")
+def contribute() -> Response:
+    holder = _holder("contributor")
+    svc = service()
+    cid, now = new_id(), datetime.now(timezone.utc)
+    source, message = request.args.get("source"), request.args.get("message")
+    media_type = request.headers.get("Content-Type")
+    meta = {"id": cid, "at": now.isoformat(timespec="seconds"), "contributor": holder.name, "source": source, "message": message, "media_type": media_type}
+    try:
+        body = _read_body()
+    except InputError as e:
+        svc.archive.record(Submission(**meta, payload_sha256=None, bytes=request.content_length or 0, triples=None, verdict="refused", status=e.status, error=e.message), None)
+        raise
+    sha, size, triples = None, len(body), None
+    try:
+        if not source or not source.strip():
+            raise InputError(400, "The cited source is missing: add ?source=IRI-or-URL")
+        _check_source(source)
+        payload = _parse(body)
+        sha, triples = payload.sha256, len(payload.graph)
+        policy.check(payload, svc.iris.base)
+    except InputError as e:
+        import hashlib
+
+        svc.archive.record(Submission(**meta, payload_sha256=sha or hashlib.sha256(body).hexdigest(), bytes=size, triples=triples,
+                                      verdict="refused", status=e.status, error=e.message), body)
+        raise
+    with svc.lock:
+        report = svc.validate(payload.graph).with_lines(payload.text, payload.prefixes)
+        status = 201 if report.conforms else 422
+        svc.archive.record(Submission(**meta, payload_sha256=sha, bytes=size, triples=triples, verdict="conforms" if report.conforms else "violations",
+                                      status=status, results=len(report.results)), body)
+        if not report.conforms:
+            return _report_response(report, 422, id=cid)
+        record = provenance.Record(cid, holder.name, meta["at"], source.strip(), message, sha, payload.format.media_type, triples, "accepted")
+        svc.queries.apply_write(provenance.accept_ops(record, payload.graph, svc.iris), contribution=cid, contributor=holder.name)
+    location = url_for("contributions.show", cid=cid)
+    return _report_response(report, 201, {"Location": location}, id=cid, location=location, graph=str(svc.iris.graph(cid)))
+
+
+def _check_source(source: str) -> None:
+    import pyoxigraph as ox
+
+    try:
+        ox.NamedNode(source.strip())
+    except ValueError:
+        raise InputError(400, f"The cited source must be an absolute IRI or URL: {source!r}") from None
+
+
+@bp.get("/contributions")
+def index() -> Response:
+    svc = service()
+    records = list_records(svc.queries, svc.iris, status=request.args.get("status"), contributor=request.args.get("contributor"))
+    if request.accept_mimetypes.best_match(["application/json", "text/html"], default="application/json") == "text/html":
+        return make_response(render_template("contribution.html", records=records, record=None, triples=None))
+    return jsonify({"contributions": [r.as_dict() for r in records]})
+
+
+@bp.get("/contributions/<cid>")
+def show(cid: str) -> Response:
+    svc = service()
+    found = list_records(svc.queries, svc.iris, cid=cid)
+    if not found:
+        return make_response(jsonify({"ok": False, "error": f"No contribution {cid}", "status": 404}), 404)
+    record = found[0]
+    kind = request.accept_mimetypes.best_match(["text/html", "application/json", "text/turtle", "application/n-triples"], default="application/json")
+    if kind in ("text/turtle", "application/n-triples"):
+        body = svc.queries.graph("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": _ox(svc.iris.graph(cid))}, media_type=kind)
+        response = make_response(body)
+        response.headers["Content-Type"] = kind
+    elif kind == "text/html":
+        response = make_response(render_template("contribution.html", records=None, record=record))
+    else:
+        response = jsonify(record.as_dict())
+    response.vary.add("Accept")
+    return response
+
+
+@bp.delete("/contributions/<cid>")
+def retract(cid: str) -> Response:
+    holder = _holder("curator")
+    svc = service()
+    with svc.lock:
+        found = list_records(svc.queries, svc.iris, cid=cid)
+        if not found:
+            return make_response(jsonify({"ok": False, "error": f"No contribution {cid}", "status": 404}), 404)
+        if found[0].status != "accepted":
+            return make_response(jsonify({"ok": False, "error": f"Contribution {cid} is already {found[0].status}", "status": 409}), 409)
+        svc.queries.apply_write(provenance.retract_ops(cid, holder.name, datetime.now(timezone.utc), svc.iris), retraction=cid, curator=holder.name)
+    return jsonify(list_records(svc.queries, svc.iris, cid=cid)[0].as_dict())
+
+
+def _ox(term):
+    from .rdfinput import to_ox
+
+    return to_ox(term)
+
+
+
