@@ -44,3 +44,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sparql_bp)  # SPARQL 1.1 Protocol: /sparql
     app.register_blueprint(pages.bp)  # linked data: /, /id/..., /ontology, /shapes
     app.register_blueprint(dumps_bp)  # the dataset as files (/dumps/...) and its description (/.well-known/void)
+    app.register_blueprint(__import__("innograph.contributions", fromlist=["bp"]).bp)  # /validate, /contributions
