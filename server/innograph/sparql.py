@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 ROUTED_METHODS = [*protocol.ALLOWED_METHODS, "PUT", "DELETE", "PATCH"]
 TRUNCATED, MAX_ROWS = "Innograph-Truncated", "Innograph-Max-Rows"
 _HEADER_LIST = re.compile(r"^[A-Za-z0-9\-, ]*$")
+_POSITION = re.compile(r"(error at )(\d+):")
 
 
 @bp.route("/sparql", methods=ROUTED_METHODS)
@@ -41,7 +42,10 @@ def endpoint() -> Response:
     config = current_app.config
     if not config["ALLOW_SERVICE"] and protocol.uses_service(query.query):
         raise errors.forbidden_feature("SERVICE (federated query)", "ALLOW_SERVICE")
-    job = Job(query.query, tuple(query.default_graph_uris), tuple(query.named_graph_uris), accept=accept, format=query.format)
+    # The base IRI of a query sent to the endpoint is the endpoint's URL (so CONSTRUCT { <s> <p> 1 }
+    # works, W3C query_content_type_construct). Job has no base_iri field: a BASE line says it.
+    text = f"BASE <{_endpoint_url()}>\n{query.query}"
+    job = Job(text, tuple(query.default_graph_uris), tuple(query.named_graph_uris), accept=accept, format=query.format)
     try:
         outcome = _runtime().run(job)
     except QueryError as error:
@@ -57,8 +61,8 @@ def _query_error(error: QueryError) -> ProtocolError:
     """The executor's errors, classified by cause (timeout first: it is a QueryError too)."""
     if isinstance(error, QueryTimeout):
         return errors.timeout(current_app.config["QUERY_TIMEOUT"])
-    if error.reason == "syntax":
-        return errors.bad_request(error.message)  # pyoxigraph's message, with line and column
+    if error.reason == "syntax":  # pyoxigraph's message, with line and column (one line less: the BASE line)
+        return errors.bad_request(_POSITION.sub(lambda m: f"{m[1]}{int(m[2]) - 1}:", error.message))
     if error.reason == "not-acceptable":
         return errors.not_acceptable(negotiation.offered(error.kind or "solutions"))
     if error.reason == "unavailable":
@@ -87,8 +91,12 @@ def _without_query(accept: str | None, format_param: str | None) -> Response:
     if fmt is None:
         raise errors.not_acceptable(", ".join(negotiation.base_type(f.media_type) for f in service_description.FORMATS))
     config = current_app.config
-    body = service_description.render(f"{config['PUBLIC_URL']}{request.script_root}/sparql", _graph_counts(), config["ALLOW_SERVICE"], fmt)
+    body = service_description.render(_endpoint_url(), _graph_counts(), config["ALLOW_SERVICE"], fmt)
     return Response(body, content_type=fmt.media_type)
+
+
+def _endpoint_url() -> str:
+    return f"{current_app.config['PUBLIC_URL']}{request.script_root}/sparql"
 
 
 def _query_ui() -> Response:
