@@ -156,7 +156,7 @@ def test_close_leaves_no_process(mini_store):
         thread.start()
     for thread in threads:
         thread.join()
-    pids = service.status()["executors"] + [service._proc.pid]
+    pids = service.status()["executors"] + [service.pool.process.pid]
     assert len(pids) == 3 and len(results) == 2
     service.close()
     time.sleep(0.2)

@@ -14,14 +14,9 @@ generations are retired, so every query issued after ``apply_write`` returns see
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
-import select
-import signal
+import pickle
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,28 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .evaluate import Job
-from .worker import _FRAME, recv_msg, send_msg
+from .pool import Pool, QueryError, QueryTimeout
+from .worker import _FRAME, send_msg
 
 __all__ = ["Job", "QueryOutcome", "QueryError", "QueryTimeout", "QueryService"]
-
-
-class QueryError(Exception):
-    """A query that has no answer. ``reason``: "syntax" (400), "not-acceptable" (406, ``kind``
-    says which result kind had no acceptable format), "evaluation" (the query failed while it
-    ran), "unavailable" (the store could not be opened or an executor died)."""
-
-    def __init__(self, reason: str, message: str, kind: str | None = None) -> None:
-        super().__init__(message)
-        self.reason, self.message, self.kind = reason, message, kind
-
-
-class QueryTimeout(QueryError):
-    """The query ran past QUERY_TIMEOUT (its executor, ``pid``, was killed), or no executor
-    became free in time (``pid`` None)."""
-
-    def __init__(self, message: str, pid: int | None = None) -> None:
-        super().__init__("timeout", message)
-        self.pid = pid
 
 
 @dataclass
@@ -67,184 +44,63 @@ class QueryOutcome:
         return b"".join(self.chunks)
 
 
-@dataclass
-class _Executor:
-    pid: int
-    pidfd: int
-    sock: socket.socket
-    generation: int
-
-
 class QueryService:
     """Executors and writes for one app. Thread-safe; ``close()`` (also at exit) stops everything."""
 
     def __init__(self, settings: Mapping[str, Any], prefixes: Mapping[str, str] | None = None) -> None:
         self.store_dir = os.path.abspath(str(settings["STORE"]))
         self.mode = str(settings.get("STORE_MODE", "memory"))
-        self.size = max(1, int(settings.get("WORKERS", 2)))
         self.timeout = float(settings.get("QUERY_TIMEOUT", 30.0))
         self.max_rows = int(settings.get("MAX_ROWS", 100000))
-        self.info: dict[str, Any] = {}
-        self.generation = 0
-        self._config = {"store": self.store_dir, "mode": self.mode, "repo": os.path.abspath(str(settings.get("REPO_DIR", "."))),
-                        "max_rows": self.max_rows, "prefixes": dict(prefixes or {})}
-        self._idle: list[_Executor] = []
-        self._live = 0
-        self._cond = threading.Condition()
-        self._ctl_lock = threading.Lock()
+        config = {"store": self.store_dir, "mode": self.mode, "repo": os.path.abspath(str(settings.get("REPO_DIR", "."))),
+                  "max_rows": self.max_rows, "prefixes": dict(prefixes or {})}
+        self.pool = Pool(config, max(1, int(settings.get("WORKERS", 2))))
         self._write_lock = threading.Lock()
-        self._journal = None
-        self._closed = False
-        self._ctl, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._proc = subprocess.Popen([sys.executable, "-m", "innograph.worker", str(child.fileno()), json.dumps(self._config)],
-                                      pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
-        child.close()
-        atexit.register(self.close)
-        self._ready = threading.Event()
-        self._failure: str | None = None
-        threading.Thread(target=self._await_ready, name="innograph-store-open", daemon=True).start()
+        self._journal: Any = None
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    def _await_ready(self) -> None:
-        try:
-            message, _ = recv_msg(self._ctl)
-            if message[0] == "ready":
-                self.info = message[1]
-            else:
-                self._failure = message[1]
-        except (EOFError, ConnectionError, OSError) as error:
-            self._failure = f"the store process ended: {error}"
-        self._ready.set()
+    @property
+    def generation(self) -> int:
+        return self.pool.generation
 
-    def wait_ready(self, timeout: float | None = None) -> dict[str, Any]:
-        """Block until the store is loaded; raise QueryError("unavailable") if it failed."""
-        if not self._ready.wait(timeout):
-            raise QueryError("unavailable", "the store is still loading")
-        if self._failure:
-            raise QueryError("unavailable", self._failure)
-        return self.info
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the fork server said when the store was open: graphs (triples each), open_seconds."""
+        return self.pool.info
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set() and not self._failure
+        return self.pool.ready
+
+    def wait_ready(self, timeout: float | None = None) -> dict[str, Any]:
+        """Block until the store is loaded; raise QueryError("unavailable") if it failed."""
+        return self.pool.wait_ready(timeout)
 
     def close(self) -> None:
-        """Kill the executors, stop the fork server (idempotent; registered with atexit)."""
-        with self._cond:
-            if self._closed:
-                return
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._cond.notify_all()
-        for executor in idle:
-            self._kill(executor)
-        try:
-            with self._ctl_lock:
-                self._ctl.close()  # EOF: the fork server kills its executors and exits
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        """Kill the executors, stop the fork server (idempotent; also run at exit)."""
+        self.pool.close()
         if self._journal is not None:
             self._journal.close()
-        atexit.unregister(self.close)
-
-    # -- the pool ----------------------------------------------------------------------------
-    def _ctl_request(self, message: tuple[Any, ...], fds: tuple[int, ...] = ()) -> tuple[Any, ...]:
-        self.wait_ready()
-        with self._ctl_lock:
-            if self._closed:
-                raise QueryError("unavailable", "the query service is closed")
-            try:
-                send_msg(self._ctl, message, fds)
-                return recv_msg(self._ctl)[0]
-            except (EOFError, ConnectionError, OSError) as error:
-                raise QueryError("unavailable", f"the store process ended: {error}") from None
-
-    def _spawn(self) -> _Executor:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            _, pid, generation = self._ctl_request(("spawn",), (theirs.fileno(),))
-        finally:
-            theirs.close()
-        return _Executor(pid, os.pidfd_open(pid), ours, generation)
-
-    def _checkout(self, deadline: float) -> _Executor:
-        self.wait_ready(max(0.0, deadline - time.monotonic()))
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise QueryError("unavailable", "the query service is closed")
-                while self._idle and self._idle[-1].generation != self.generation:
-                    self._retire(self._idle.pop())
-                if self._idle:
-                    return self._idle.pop()
-                if self._live < self.size:
-                    self._live += 1
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise QueryTimeout("no query executor became free in time")
-                self._cond.wait(remaining)
-        try:
-            return self._spawn()
-        except BaseException:
-            with self._cond:
-                self._live -= 1
-                self._cond.notify()
-            raise
-
-    def _checkin(self, executor: _Executor) -> None:
-        with self._cond:
-            if not self._closed and executor.generation == self.generation:
-                self._idle.append(executor)
-                self._cond.notify()
-                return
-            self._retire(executor)
-
-    def _retire(self, executor: _Executor) -> None:
-        """Called with ``_cond`` held: the executor leaves the pool."""
-        self._live -= 1
-        self._cond.notify()
-        self._kill(executor)
-
-    @staticmethod
-    def _kill(executor: _Executor) -> None:
-        """SIGKILL through a pidfd (no PID-reuse race), and wait until the process is gone."""
-        try:
-            signal.pidfd_send_signal(executor.pidfd, signal.SIGKILL)
-            select.select([executor.pidfd], [], [], 5.0)
-        except ProcessLookupError:
-            pass
-        finally:
-            os.close(executor.pidfd)
-            executor.sock.close()
-
-    def _discard(self, executor: _Executor) -> None:
-        with self._cond:
-            self._retire(executor)
+            self._journal = None
 
     # -- queries -----------------------------------------------------------------------------
     def _exchange(self, job: Job) -> tuple[bytes, Any, list[bytes], float]:
         """Send ``job`` to an executor; (final frame type, its payload, body chunks, seconds)."""
-        import pickle
-
         started = time.monotonic()
-        executor = self._checkout(started + self.timeout)
+        executor = self.pool.checkout(started + self.timeout)
         deadline = time.monotonic() + self.timeout
         try:
             send_msg(executor.sock, job)
             kind, payload, chunks = _read_frames(executor.sock, deadline)
         except TimeoutError:
-            self._discard(executor)
+            self.pool.discard(executor)
             raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped", executor.pid) from None
         except (EOFError, ConnectionError, OSError) as error:
-            self._discard(executor)
+            self.pool.discard(executor)
             raise QueryError("unavailable", f"the query executor died: {error}") from None
         except BaseException:
-            self._discard(executor)
+            self.pool.discard(executor)
             raise
-        self._checkin(executor)
+        self.pool.checkin(executor)
         value = pickle.loads(payload)
         if kind == b"X":
             raise QueryError(value[0], value[2], value[1])
@@ -295,28 +151,23 @@ class QueryService:
                 self._journal = journal.Journal(os.path.join(self.store_dir, store.JOURNAL))
             self._journal.append(record)  # durable first
             if self.mode == "disk":
-                self._drain()  # RocksDB: no reader may be open while the fork server writes
-            reply = self._ctl_request(("write", record))
+                self.pool.drain()  # RocksDB: no reader may be open while the fork server writes
+            reply = self.pool.request(("write", record))
             if reply[0] != "written":
                 raise QueryError("unavailable", f"the write is journaled but could not be applied: {reply[1]}")
-            with self._cond:
-                self.generation = reply[1]
-                while self._idle:
-                    self._retire(self._idle.pop())
+            self.pool.new_generation(reply[1])
         return self.generation
 
-    def _drain(self) -> None:
-        """Wait until every executor is back, then stop them all (disk mode writes)."""
-        with self._cond:
-            while self._live > len(self._idle):
-                self._cond.wait()
-            while self._idle:
-                self._retire(self._idle.pop())
-
-    def status(self) -> dict[str, Any]:
-        """Liveness for /health: generation, mode, executor pids, triples per graph."""
-        reply = self._ctl_request(("status",))
-        return {**reply[1], "open_seconds": self.info.get("open_seconds"), "store": self.store_dir}
+    def status(self, counts: bool = False) -> dict[str, Any]:
+        """For /health: generation, mode, executor pids, seconds the store took to open, and the
+        triples per graph at start (``graphs_at_start``). ``counts=True`` adds the current
+        ``graphs`` (a query: about a second at 1M triples)."""
+        reply = self.pool.request(("status",))
+        info = {**reply[1], "open_seconds": self.info.get("open_seconds"), "graphs_at_start": self.info.get("graphs"), "store": self.store_dir}
+        if counts:
+            _, (_, rows), _ = self.terms("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", max_rows=10**9)
+            info["graphs"] = {g.value: int(n.value) for g, n in rows}
+        return info
 
 
 def _read_frames(sock: socket.socket, deadline: float) -> tuple[bytes, bytes, list[bytes]]:
