@@ -259,3 +259,30 @@ def test_label_choice():
     assert i18n.pick([("A", "en-GB"), ("C", None)], "fr") == "A"
     assert i18n.pick([("C", None), ("D", "de")], "en") == "C"
     assert i18n.pick([], "en") is None
+
+
+# -- Home ---------------------------------------------------------------------------------------
+
+
+def test_home_page(client):
+    response = client.get("/", headers={"Accept": HTML_ACCEPT, "Accept-Language": "en"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert '<meta name="viewport"' in html
+    for href in ("/sparql", "/dumps/", "/ontology", "/shapes", "/contributions", "/.well-known/void"):
+        assert f'href="{href}"' in html
+    assert 'href="/id/pole/biowin"' in html and 'href="/id/organisation/synhera"' in html  # networks to browse
+    assert 'href="/id/document/seed-000"' in html and "000_3d2994575429d5cc.txt" in html  # the sources
+    assert re.search(r'href="/ontology#CompetitivenessPole">competitiveness pole</a> <span class="n">\d+</span>', html)
+    assert re.search(r'href="/sparql#query=[^"]+"', html)  # example queries open in the editor
+
+
+def test_home_embeds_the_void_description(client, repo_app):
+    _, (_, rows), _ = repo_app.extensions["innograph"].terms(
+        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <https://w3id.org/innograph/graph/void> { ?s ?p ?o } }")
+    if not int(rows[0][0].value):
+        pytest.skip("the store has no graph/void (void.refresh is not run by the loader or the runtime yet)")
+    html = client.get("/", headers={"Accept": HTML_ACCEPT}).get_data(as_text=True)
+    jsonld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    described = list(parse(jsonld.replace("<\\/", "</").encode(), format=RdfFormat.JSON_LD))
+    assert NamedNode(ID + "dataset/innograph") in {t.subject for t in described}

@@ -219,3 +219,6 @@ def _messages() -> dict[str, object]:
     """``m``: this blueprint's interface texts in the page's language."""
     lang = i18n.request_lang()
     return {"m": {key: i18n.text(MESSAGES, key, lang) for key in MESSAGES}}
+
+
+from . import home  # noqa: E402,F401  (the home page's route, on this blueprint)
