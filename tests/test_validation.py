@@ -138,3 +138,28 @@ def test_report_as_dict_is_json_ready(shapes, source):
     assert d["conforms"] is False and d["results"][0]["focusNode"] == ORG + "ucb"
     assert d["results"][0]["value"] is None  # sh:maxCount names no single value
     assert json.loads(json.dumps(d)) == d
+
+
+@pytest.mark.parametrize("body,code", [(PREFIXES + b'org:a a ino:Company ; ino:name "A" .', 0), (PREFIXES + b"org:b a ino:Company .", 1), (b"not rdf", 2)])
+def test_the_validate_command_exit_codes(tmp_path, monkeypatch, body, code):
+    from click.testing import CliRunner
+
+    from innograph.cli import main
+
+    monkeypatch.setenv("INNOGRAPH_REPO_DIR", str(FIXTURES))
+    f = tmp_path / "c.ttl"
+    f.write_bytes(body)
+    assert CliRunner().invoke(main, ["validate", str(f)]).exit_code == code
+
+
+def test_the_token_create_command_prints_once_and_stores_the_hash(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from innograph import tokens
+    from innograph.cli import main
+
+    monkeypatch.setenv("INNOGRAPH_TOKENS", str(tmp_path / "tokens"))
+    result = CliRunner().invoke(main, ["token", "create", "Bob", "--role", "contributor"])
+    token = result.stdout.strip().splitlines()[0]
+    assert result.exit_code == 0 and tokens.Tokens(tmp_path / "tokens").holder(token).role == "contributor"
+    assert token not in (tmp_path / "tokens").read_text()

@@ -163,34 +163,25 @@ class _Counting:
 
 
 @main.command()
-@click.option("--format", "fmt", required=True, help="trig, nq (the dataset, graphs kept); ttl, nt, jsonld, rdf (the union of the graphs as one graph).")
+@click.option("--format", "fmt", required=True, help="trig, nq, jsonld (the graphs kept); ttl, nt (the union of the graphs, each triple once); a .gz suffix gzips.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), help="File to write (default: standard output).")
 @_store_option
 def export(fmt: str, out: str | None, store: str | None) -> None:
-    """Dump the whole dataset (graph/inferred included) in one RDF format."""
-    from pyoxigraph import RdfFormat
-
+    """Dump the whole dataset (graph/inferred included): the same bytes as /dumps/innograph.F."""
+    from . import dumps
     from .namespaces import PREFIXES
 
-    rdf = RdfFormat.from_media_type(fmt) if "/" in fmt else RdfFormat.from_extension({"turtle": "ttl", "ntriples": "nt", "nquads": "nq", "rdfxml": "rdf"}.get(fmt, fmt))
-    if rdf is None:
-        raise InputError(f"--format {fmt}: unknown RDF format")
+    if dumps.find(fmt) is None:
+        raise InputError(f"--format {fmt}: unknown dump format")
     dataset = _open(_settings(store=store))
     stream = open(out, "wb") if out else sys.stdout.buffer
     try:
-        if rdf.supports_datasets:
-            dataset.dump(stream, format=rdf, prefixes=PREFIXES)
-        else:
-            triples = dataset.query("CONSTRUCT WHERE { ?s ?p ?o }", use_default_graph_as_union=True)
-            from pyoxigraph import serialize
-
-            serialize(triples, stream, format=rdf, prefixes=PREFIXES)
+        dumps.export(dataset, fmt, stream, PREFIXES)
     finally:
         if out:
             stream.close()
         else:
             stream.flush()
-
 
 if __name__ == "__main__":
     main()
