@@ -161,3 +161,12 @@ def test_close_leaves_no_process(mini_store):
     service.close()
     time.sleep(0.2)
     assert all(_gone(pid) for pid in pids)
+
+
+def test_export_writes_a_dump_in_an_executor(query_service, tmp_path):
+    size = query_service.export("innograph.nq", str(tmp_path / "all.nq"))
+    quads = list(parse(path=str(tmp_path / "all.nq"), format=RdfFormat.N_QUADS))
+    assert size == (tmp_path / "all.nq").stat().st_size and len(quads) == sum(query_service.info["graphs"].values())
+    with pytest.raises(QueryError) as unknown:
+        query_service.export("innograph.docx", str(tmp_path / "x"))
+    assert unknown.value.reason == "evaluation"

@@ -49,6 +49,15 @@ class Job:
     prefixes: dict[str, str] | None = None  # prefixes of a Turtle/TriG output (pages)
 
 
+@dataclass(frozen=True)
+class Export:
+    """Write the dump file ``name`` (dumps.DUMPS or netexport.FILES) to ``path``, in the process
+    that holds the store: the executor answers with the file's size."""
+
+    name: str
+    path: str
+
+
 class _OverCap(Exception):
     pass
 
@@ -214,6 +223,13 @@ def run_terms(sock: socket.socket, store: Store, job: Job, config: dict[str, Any
     sock.sendall(frame(b"V", _dumps((kind, value, cap))))
 
 
+def run_export(sock: socket.socket, store: Store, job: Export, config: dict[str, Any]) -> None:
+    from .dumps import produce  # only executors that write dumps pay for importing it
+
+    size = produce(store, job.name, job.path, config.get("prefixes") or {})
+    sock.sendall(frame(b"V", _dumps(("export", size, 0))))
+
+
 def _dumps(obj: Any) -> bytes:
     import pickle
 
@@ -232,7 +248,10 @@ def executor_loop(sock: socket.socket, store: Store | None, config: dict[str, An
         except (EOFError, ConnectionError):
             return
         try:
-            (run_terms if job.want == "terms" else run_serialized)(sock, store, job, config)
+            if isinstance(job, Export):
+                run_export(sock, store, job, config)
+            else:
+                (run_terms if job.want == "terms" else run_serialized)(sock, store, job, config)
         except SyntaxError as error:
             sock.sendall(frame(b"X", _dumps(("syntax", None, str(error)))))
         except (ConnectionError, BrokenPipeError):

@@ -24,11 +24,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .evaluate import Job
+from .evaluate import Export, Job
 from .pool import Pool, QueryError, QueryTimeout
 from .worker import _FRAME, send_msg
 
 __all__ = ["Job", "QueryOutcome", "QueryError", "QueryTimeout", "QueryService"]
+EXPORT_TIMEOUT_FACTOR = 20  # a dump of the whole dataset is one long, legitimate query
 
 
 @dataclass
@@ -83,17 +84,18 @@ class QueryService:
             self._journal = None
 
     # -- queries -----------------------------------------------------------------------------
-    def _exchange(self, job: Job) -> tuple[bytes, Any, list[bytes], float]:
+    def _exchange(self, job: Job | Export, timeout: float | None = None) -> tuple[bytes, Any, list[bytes], float]:
         """Send ``job`` to an executor; (final frame type, its payload, body chunks, seconds)."""
+        timeout = self.timeout if timeout is None else timeout
         started = time.monotonic()
-        executor = self.pool.checkout(started + self.timeout)
-        deadline = time.monotonic() + self.timeout
+        executor = self.pool.checkout(started + timeout)
+        deadline = time.monotonic() + timeout
         try:
             send_msg(executor.sock, job)
             kind, payload, chunks = _read_frames(executor.sock, deadline)
         except TimeoutError:
             self.pool.discard(executor)
-            raise QueryTimeout(f"the query ran longer than {self.timeout:g} s and was stopped", executor.pid) from None
+            raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped", executor.pid) from None
         except (EOFError, ConnectionError, OSError) as error:
             self.pool.discard(executor)
             raise QueryError("unavailable", f"the query executor died: {error}") from None
@@ -132,6 +134,12 @@ class QueryService:
         """A CONSTRUCT/DESCRIBE result serialized as ``media_type`` (pages: Turtle, N-Quads...)."""
         job = Job(query, substitutions=dict(substitutions or {}), format=media_type, prefixes=dict(prefixes) if prefixes else None)
         return self.run(job).body()
+
+    def export(self, name: str, path: str) -> int:
+        """Write the dump file ``name`` (dumps.DUMPS, netexport.FILES) to ``path`` in an executor;
+        returns its size. Deadline: EXPORT_TIMEOUT_FACTOR x QUERY_TIMEOUT, at least 10 minutes."""
+        _, (_, size, _), _, _ = self._exchange(Export(name, str(path)), max(600.0, EXPORT_TIMEOUT_FACTOR * self.timeout))
+        return size
 
     # -- writes ------------------------------------------------------------------------------
     def apply_write(self, ops: Iterable[Mapping[str, Any]], **meta: Any) -> int:
