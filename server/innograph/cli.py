@@ -183,5 +183,10 @@ def export(fmt: str, out: str | None, store: str | None) -> None:
         else:
             stream.flush()
 
+from .cli_contrib import register as _register_contrib  # noqa: E402  (contribution commands: validate, contribute, token)
+
+_register_contrib(main)
+
+
 if __name__ == "__main__":
     main()
