@@ -73,6 +73,8 @@ CASES = [
     ("triples", None, "jsonld", R.JSON_LD),
     ("triples", None, "json", R.JSON_LD),
     ("triples", None, "rdfxml", R.RDF_XML),
+    ("triples", None, "rdf+xml", R.RDF_XML),  # SPARQLWrapper's names
+    ("triples", None, "json-ld", R.JSON_LD),
     ("triples", None, "xml", R.RDF_XML),
     ("triples", None, "trig", R.TRIG),
     ("triples", None, "nq", R.N_QUADS),
@@ -86,7 +88,7 @@ CASES = [
 
 
 def test_case_count():
-    assert len(CASES) == 65
+    assert len(CASES) == 67
 
 
 @pytest.mark.parametrize(("kind", "accept", "format_param", "expected"), CASES)

@@ -45,7 +45,7 @@ FORMATS: dict[str, tuple[Format, ...]] = {
     "triples": GRAPH_FORMATS,
 }
 # Short names of the `format` parameter that pyoxigraph's from_extension does not know.
-_SHORT_NAMES: dict[str, str] = {"turtle": "ttl", "rdfxml": "rdf", "ntriples": "nt", "nquads": "nq"}
+_SHORT_NAMES: dict[str, str] = {"turtle": "ttl", "rdfxml": "rdf", "rdf+xml": "rdf", "json-ld": "jsonld", "ntriples": "nt", "nquads": "nq"}
 _HTML = ("text/html", "application/xhtml+xml")
 
 

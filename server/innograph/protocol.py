@@ -27,7 +27,6 @@ QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
 READ_METHODS = ("GET", "HEAD", "POST")
 ALLOWED_METHODS = (*READ_METHODS, "OPTIONS")
-_SINGLE = ("query", "format")  # parameters that may be given at most once
 _READ_ONLY = "This endpoint is read-only: SPARQL Update is not accepted (contributions go through /contributions)"
 
 Params = Iterable[tuple[str, str]]
@@ -86,7 +85,8 @@ def _build(params: list[tuple[str, str]], query: str | None) -> QueryRequest:
         query=query,
         default_graph_uris=_iris(params, "default-graph-uri"),
         named_graph_uris=_iris(params, "named-graph-uri"),
-        format=_single(params, "format"),
+        # SPARQLWrapper repeats format (format=tsv&format=text/tab-separated-values): the first counts.
+        format=next((v for k, v in params if k == "format"), None),
     )
 
 
