@@ -170,3 +170,17 @@ def test_export_writes_a_dump_in_an_executor(query_service, tmp_path):
     with pytest.raises(QueryError) as unknown:
         query_service.export("innograph.docx", str(tmp_path / "x"))
     assert unknown.value.reason == "evaluation"
+
+
+def test_a_query_that_allocates_without_bound_fails_alone(mini_store):
+    from innograph.executor import QueryService
+
+    service = QueryService({"STORE": mini_store, "WORKERS": 1, "QUERY_TIMEOUT": 20, "EXECUTOR_MEMORY": 300 << 20})
+    doubling = " ".join(f"BIND(CONCAT(?s{i}, ?s{i}) AS ?s{i + 1})" for i in range(40))  # 16 B * 2^40
+    try:
+        with pytest.raises(QueryError) as failed:
+            service.query(f'SELECT (STRLEN(?s40) AS ?n) {{ BIND("xxxxxxxxxxxxxxxx" AS ?s0) {doubling} }}')
+        assert failed.value.reason == "unavailable" and "memory" in failed.value.message
+        assert json.loads(service.query("ASK {}"))["boolean"] is True  # a new executor answers
+    finally:
+        service.close()

@@ -32,6 +32,13 @@ __all__ = ["Job", "QueryOutcome", "QueryError", "QueryTimeout", "QueryService"]
 EXPORT_TIMEOUT_FACTOR = 20  # a dump of the whole dataset is one long, legitimate query
 
 
+def executor_memory(workers: int) -> int:
+    """Bytes an executor may allocate beyond the store it shares: half the machine's memory split
+    between the executors, at least 1 GiB (tests and config may set EXECUTOR_MEMORY instead)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(1 << 30, total // 2 // workers)
+
+
 @dataclass
 class QueryOutcome:
     kind: str  # "solutions" | "boolean" | "triples"
@@ -53,9 +60,11 @@ class QueryService:
         self.mode = str(settings.get("STORE_MODE", "memory"))
         self.timeout = float(settings.get("QUERY_TIMEOUT", 30.0))
         self.max_rows = int(settings.get("MAX_ROWS", 100000))
+        workers = max(1, int(settings.get("WORKERS", 2)))
         config = {"store": self.store_dir, "mode": self.mode, "repo": os.path.abspath(str(settings.get("REPO_DIR", "."))),
-                  "max_rows": self.max_rows, "prefixes": dict(prefixes or {})}
-        self.pool = Pool(config, max(1, int(settings.get("WORKERS", 2))))
+                  "max_rows": self.max_rows, "prefixes": dict(prefixes or {}),
+                  "executor_memory": int(settings.get("EXECUTOR_MEMORY") or executor_memory(workers))}
+        self.pool = Pool(config, workers)
         self._write_lock = threading.Lock()
         self._journal: Any = None
 
@@ -98,7 +107,7 @@ class QueryService:
             raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped", executor.pid) from None
         except (EOFError, ConnectionError, OSError) as error:
             self.pool.discard(executor)
-            raise QueryError("unavailable", f"the query executor died: {error}") from None
+            raise QueryError("unavailable", f"the query's process ended: it ran out of its memory allowance, or crashed ({error})") from None
         except BaseException:
             self.pool.discard(executor)
             raise

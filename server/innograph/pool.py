@@ -90,7 +90,8 @@ class Pool:
         self._failure: str | None = None
         self._ctl, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.process = subprocess.Popen([sys.executable, "-m", "innograph.worker", str(child.fileno()), json.dumps(config)],
-                                        pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
+                                        pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
+                                        env={**os.environ, "RUST_BACKTRACE": "0"})  # one line, not 300, when a query runs out of memory
         child.close()
         atexit.register(self.close)
         threading.Thread(target=self._await_ready, name="innograph-store-open", daemon=True).start()

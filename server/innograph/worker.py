@@ -72,6 +72,18 @@ def frame(kind: bytes, payload: bytes) -> bytes:
     return _FRAME.pack(kind, len(payload)) + payload
 
 
+def _limit_memory(extra: int) -> None:
+    """RLIMIT_AS = what the executor maps at fork (the shared store) + ``extra`` bytes, so a query
+    that allocates without bound fails in its own process instead of waking the OOM killer."""
+    import resource
+
+    if extra <= 0:
+        return
+    with open("/proc/self/statm") as statm:
+        mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + extra, resource.RLIM_INFINITY))
+
+
 def _die_with_parent() -> None:
     """PR_SET_PDEATHSIG(SIGKILL): no orphan executor if the fork server is killed."""
     try:
@@ -91,14 +103,17 @@ class ForkServer:
         self.store = None
 
     def open(self) -> dict[str, Any]:
-        from . import loader, store
+        from . import journal, loader, store
 
         root, mode = self.config["store"], self.config["mode"]
-        if store.StorePaths(root).manifest() is None:  # first start: build from the repository
+        paths = store.StorePaths(root)
+        if paths.manifest() is None:  # first start: build from the repository
             loader.load(root, self.config["repo"], mode=mode)
         started = time.perf_counter()
+        manifest = paths.manifest() or {}
+        up_to_date = len(journal.read(paths.journal)) == manifest.get("journal_applied", 0)
         opened = store.open_for_queries(root, mode)
-        counts = store.graph_counts(opened)
+        counts = manifest.get("graphs") if up_to_date else store.graph_counts(opened)  # counting 1M triples takes a second
         if mode == "disk":
             del opened  # executors open it read-only; RocksDB allows no writer meanwhile
         else:
@@ -137,6 +152,7 @@ class ForkServer:
                     os.close(pidfd)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 _die_with_parent()
+                _limit_memory(int(self.config.get("executor_memory", 0)))
                 from .evaluate import executor_loop
 
                 executor_loop(socket.socket(fileno=fd), self.store, self.config)
