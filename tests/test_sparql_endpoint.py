@@ -227,6 +227,22 @@ def test_service_description(client, fmt):
     assert counts[f"{EX}g1"] == 1 and counts[f"{EX}g2"] == 6
 
 
+def test_service_description_counts_follow_writes(sparql_app):
+    app = sparql_app(DATA)
+    client = app.test_client()
+
+    def counts():
+        store = Store()
+        store.load(client.get("/sparql", headers={"Accept": "application/n-triples"}).get_data(), format=RdfFormat.N_TRIPLES)
+        sd = "http://www.w3.org/ns/sparql-service-description#"
+        rows = store.query(f"SELECT ?name ?n WHERE {{ [] <{sd}name> ?name ; <{sd}graph> [ <http://rdfs.org/ns/void#triples> ?n ] }}")
+        return {row["name"].value: int(row["n"].value) for row in rows}
+
+    assert counts()[f"{EX}g1"] == 1 and f"{EX}g3" not in counts()
+    app.extensions["innograph"].apply_write([{"op": "put_graph", "graph": f"{EX}g3", "data": f"<{EX}s> <{EX}p> <{EX}o> , <{EX}o2> ."}])
+    assert counts()[f"{EX}g3"] == 2
+
+
 def test_service_description_by_default_is_turtle(client):
     assert client.get("/sparql").content_type == "text/turtle"
 

@@ -161,12 +161,23 @@ _GRAPH_COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROU
 
 
 def _graph_counts() -> dict[str, int | None]:
-    """Named graphs and their sizes, by an ordinary query (pool, timeout) on the current store."""
+    """Named graphs and their sizes. Counting takes about a second per million triples, so it is
+    done once per store generation: the counts the store opened with, then a query (through the
+    pool, under the timeout) after each write, cached in ``app.extensions``."""
+    service = _runtime()
     try:
-        _, (_, rows), _ = _runtime().terms(_GRAPH_COUNTS)
+        service.wait_ready(current_app.config["QUERY_TIMEOUT"])
+        generation = service.generation
+        if generation == 0 and service.info.get("graphs") is not None:
+            return {g: n for g, n in service.info["graphs"].items() if g}  # "" is the default graph
+        cache = current_app.extensions.setdefault("innograph.sparql.graph_counts", {})
+        if generation not in cache:
+            _, (_, rows), _ = service.terms(_GRAPH_COUNTS)
+            cache.clear()
+            cache[generation] = {g.value: int(n.value) for g, n in rows if g is not None and n is not None}
+        return cache[generation]
     except QueryError as error:
         raise _query_error(error) from None
-    return {g.value: int(n.value) for g, n in rows if g is not None and n is not None}
 
 
 def _runtime() -> QueryService:
