@@ -108,6 +108,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "path": {"fr": "Chemin", "en": "Path"},
     "constraints": {"fr": "Contraintes", "en": "Constraints"},
     "message": {"fr": "Message", "en": "Message"},
+    "comment": {"fr": "Commentaire", "en": "Comment"},
     "severity": {"fr": "Gravité", "en": "Severity"},
     "namespace": {"fr": "Espace de noms", "en": "Namespace"},
     "version": {"fr": "Version", "en": "Version"},

@@ -221,4 +221,4 @@ def _messages() -> dict[str, object]:
     return {"m": {key: i18n.text(MESSAGES, key, lang) for key in MESSAGES}}
 
 
-from . import home  # noqa: E402,F401  (the home page's route, on this blueprint)
+from . import home, ontology_pages  # noqa: E402,F401  (their routes are on this blueprint)
