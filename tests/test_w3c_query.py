@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -56,7 +56,6 @@ class Case:
     result: Path | None
     data: tuple[Path, ...] = ()
     graph_data: tuple[Path, ...] = ()
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def default_graph(self) -> str:

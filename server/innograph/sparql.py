@@ -2,7 +2,8 @@
 
 Thin on purpose: protocol.py parses the request, the runtime's executor evaluates the query in a
 killable process and serializes it with pyoxigraph in the format negotiation.py chooses, and this
-module streams the result. Without a query it answers the query UI (browsers) or the service
+module answers with those chunks (the runtime reads them whole first, so that the truncation
+header is known before the first byte). Without a query it answers the query UI (browsers) or the service
 description (everyone else). Every response varies on Accept and carries
 ``Access-Control-Allow-Origin: *`` (no credentials: the endpoint is public and read-only).
 """
