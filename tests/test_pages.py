@@ -9,11 +9,12 @@ period, a participation with a quote, two sources).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
+from pyoxigraph import BlankNode, NamedNode, Quad, RdfFormat, parse, serialize
 
 from innograph import i18n, pages
 
@@ -131,10 +132,15 @@ def test_every_thing_has_a_page_and_its_rdf(client, iri):
     assert html.mimetype == "text/html"
     response = client.get(path, headers={"Accept": "application/n-triples"})
     assert response.status_code == 200
-    served = {q.triple for q in parse(response.data, format=RdfFormat.N_TRIPLES)}
-    stated = {q.triple for q in QUADS if q.subject == NamedNode(iri)}
+    served = Counter(_without_blank_labels(q.triple) for q in parse(response.data, format=RdfFormat.N_TRIPLES))
+    stated = Counter(_without_blank_labels(t) for t in {q.triple for q in QUADS if q.subject == NamedNode(iri)})
     assert stated, iri
-    assert stated <= served, f"{path}: missing {sorted(map(str, stated - served))[:3]}"
+    assert not stated - served, f"{path}: missing {sorted(map(str, stated - served))[:3]}"
+
+
+def _without_blank_labels(triple):
+    """A triple with its blank nodes as "_:" (their labels differ from one parse to another)."""
+    return tuple("_:" if isinstance(t, BlankNode) else str(t) for t in (triple.subject, triple.predicate, triple.object))
 
 
 def test_trig_keeps_each_statement_in_its_source_graph(client):
