@@ -88,11 +88,11 @@ def _open(path: Path) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _load_file(store: Store, path: Path, graph: str, bulk: bool) -> None:
+def _load_file(store: Store, path: Path, graph: str, bulk: bool, replace: bool = True) -> None:
     fmt = rdf_format(path)
     if fmt is None:
         raise ValueError(f"{path}: unknown RDF format (by extension)")
-    if not fmt.supports_datasets and store.contains_named_graph(NamedNode(graph)):
+    if replace and not fmt.supports_datasets and store.contains_named_graph(NamedNode(graph)):
         store.remove_graph(NamedNode(graph))  # re-loading a triples file replaces its graph
     load = store.bulk_load if bulk else store.load
     base = path.resolve().as_uri()
@@ -104,10 +104,15 @@ def _load_file(store: Store, path: Path, graph: str, bulk: bool) -> None:
 
 
 def _load_all(store: Store, plan: list[tuple[Path, str]], report: Report, bulk: bool) -> None:
+    """Load the plan's files in order. A graph is replaced only by the first file of the plan
+    that goes into it: ontology/*.ttl (or shapes/*.ttl) all go into one graph, and each later
+    file adds to it instead of replacing what the earlier ones loaded."""
+    loaded: set[str] = set()
     for number, (path, graph) in enumerate(plan, 1):
         started = time.perf_counter()
         report(f"[{number}/{len(plan)}] {path} ... ")
-        _load_file(store, path, graph, bulk)
+        _load_file(store, path, graph, bulk, replace=graph not in loaded)
+        loaded.add(graph)
         report(f"{time.perf_counter() - started:.1f} s\n")
 
 
