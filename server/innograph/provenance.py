@@ -4,12 +4,21 @@ For contribution ``{id}`` (IRIs under the base, ``G`` = ``graph/contribution/{id
 
     G a prov:Entity ; dcterms:identifier "{id}" ;
         prov:wasGeneratedBy <id/contribution/{id}> ; prov:wasAttributedTo <id/contributor/{slug}> ;
-        prov:generatedAtTime "…"^^xsd:dateTime ; prov:wasDerivedFrom <cited source> ;
-        dcterms:source <cited source> ; void:triples N ; adms:status <id/status/accepted> .
+        prov:generatedAtTime "…"^^xsd:dateTime ; prov:wasDerivedFrom <id/document/contribution-{id}> ;
+        dcterms:source <id/document/contribution-{id}> ; void:triples N ; adms:status <id/status/accepted> .
+    <id/document/contribution-{id}> a ino:SourceDocument ; foaf:page <cited source> ;
+        dcterms:identifier "contribution-{id}" ; dcterms:language "und" ;
+        rdfs:label "Source citée par la contribution {id}"@fr , "Source cited by contribution {id}"@en .
     <id/contribution/{id}> a prov:Activity ; prov:wasAssociatedWith <id/contributor/{slug}> ;
         prov:endedAtTime "…" ; prov:used <urn:sha256:HEX> ; rdfs:comment "message" .
     <urn:sha256:HEX> a prov:Entity ; dcterms:format "text/turtle" .   # the archived payload
     <id/contributor/{slug}> a prov:Agent ; rdfs:label "name" .
+
+The cited source is described as a document, like the seeds' in graph/meta (the shapes'
+inosh:SourceGraphShape: a graph/contribution/{id} is derived from exactly one ino:SourceDocument;
+inosh:ThingShape: its IRI is under id/ and it has fr and en labels): so graph/meta keeps
+conforming as contributions are accepted. Its language is "und" (ISO 639-2: undetermined), as
+nothing tells it.
 
 A retraction replaces the status by ``<id/status/retracted>`` and adds
 ``G prov:wasInvalidatedBy <id/retraction/{id}> ; prov:invalidatedAtTime "…"`` with the
@@ -28,9 +37,9 @@ from datetime import datetime
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV, VOID
+from rdflib.namespace import DCTERMS, FOAF, PROV, VOID
 
-from .namespaces import ADMS
+from .namespaces import ADMS, INO
 from .rdfinput import to_ox
 
 
@@ -69,6 +78,9 @@ class Iris:
     def retraction(self, cid: str) -> URIRef:
         return URIRef(f"{self.base}id/retraction/{cid}")
 
+    def document(self, cid: str) -> URIRef:
+        return URIRef(f"{self.base}id/document/contribution-{cid}")
+
     def agent(self, name: str) -> URIRef:
         return URIRef(f"{self.base}id/contributor/{slug(name)}")
 
@@ -89,13 +101,17 @@ def record_triples(r: Record, iris: Iris) -> Graph:
     """The graph/meta triples of an accepted contribution."""
     g = Graph()
     graph, activity, agent = iris.graph(r.id), iris.activity(r.id), iris.agent(r.contributor)
-    payload, source = URIRef(f"urn:sha256:{r.sha256}"), URIRef(r.source)
+    payload, document = URIRef(f"urn:sha256:{r.sha256}"), iris.document(r.id)
     at = Literal(r.at, datatype=XSD.dateTime)
     g += [
         (graph, RDF.type, PROV.Entity), (graph, DCTERMS.identifier, Literal(r.id)),
         (graph, PROV.wasGeneratedBy, activity), (graph, PROV.wasAttributedTo, agent),
-        (graph, PROV.generatedAtTime, at), (graph, PROV.wasDerivedFrom, source),
-        (graph, DCTERMS.source, source), (graph, VOID.triples, Literal(r.triples)),
+        (graph, PROV.generatedAtTime, at), (graph, PROV.wasDerivedFrom, document),
+        (graph, DCTERMS.source, document), (graph, VOID.triples, Literal(r.triples)),
+        (document, RDF.type, INO.SourceDocument), (document, FOAF.page, URIRef(r.source)),
+        (document, DCTERMS.identifier, Literal(f"contribution-{r.id}")), (document, DCTERMS.language, Literal("und")),
+        (document, RDFS.label, Literal(f"Source citée par la contribution {r.id}", lang="fr")),
+        (document, RDFS.label, Literal(f"Source cited by contribution {r.id}", lang="en")),
         (graph, ADMS.status, iris.status("accepted")),
         (activity, RDF.type, PROV.Activity), (activity, PROV.wasAssociatedWith, agent),
         (activity, PROV.endedAtTime, at), (activity, PROV.used, payload),

@@ -14,11 +14,12 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX void: <http://rdfs.org/ns/void#>
 PREFIX adms: <http://www.w3.org/ns/adms#>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
 SELECT ?meta ?id ?who ?at ?source ?msg ?payload ?format ?n ?status ?rby ?rat WHERE {
   GRAPH ?meta {
     ?g dcterms:identifier ?id ; prov:wasAttributedTo ?agent ; prov:generatedAtTime ?at ;
-       prov:wasDerivedFrom ?source ; void:triples ?n ; adms:status ?status ; prov:wasGeneratedBy ?act .
-    ?agent rdfs:label ?who .
+       prov:wasDerivedFrom ?document ; void:triples ?n ; adms:status ?status ; prov:wasGeneratedBy ?act .
+    ?agent rdfs:label ?who . ?document foaf:page ?source .
     ?act prov:used ?payload . ?payload dcterms:format ?format .
     OPTIONAL { ?act rdfs:comment ?msg }
     OPTIONAL { ?g prov:wasInvalidatedBy ?r . ?r prov:endedAtTime ?rat ; prov:wasAssociatedWith ?ra . ?ra rdfs:label ?rby }
