@@ -74,3 +74,14 @@ def test_pages_language_switch_sticks(browse):
     page.goto(visit.url + "/ontology", wait_until="networkidle")
     assert page.locator("html").get_attribute("lang") == "fr"  # the cookie keeps the choice
     assert_clean(visit)
+
+
+def test_pages_query_link_opens_the_editor_with_the_query(browse):
+    visit = browse("/id/pole/biowin", locale="en-GB")
+    page = visit.page
+    page.locator("a", has_text="Open the equivalent query in the SPARQL editor").click()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => document.querySelector('.CodeMirror') !== null")
+    text = page.evaluate("document.querySelector('.CodeMirror').CodeMirror.getValue()")
+    assert "<https://w3id.org/innograph/id/pole/biowin>" in text
+    assert_clean(visit)

@@ -15,6 +15,7 @@ The home page and the ontology and shapes documentation are registered on the sa
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import logging
 import re
 import string
 from urllib.parse import quote, urlencode
@@ -24,10 +25,12 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, serialize
 from werkzeug.urls import iri_to_uri
 
 from . import describe, i18n, negotiation, shape
+from .executor import QueryError
 from .namespaces import PREFIXES
 from .page_text import MESSAGES
 
 bp = Blueprint("pages", __name__)
+log = logging.getLogger(__name__)
 bp.record_once(lambda state: i18n.init_app(state.app))
 
 HTML = "html"
@@ -123,11 +126,10 @@ def sparql_query(iri: str) -> str:
     """A query that reproduces the description (statements of and about ``iri``, by graph)."""
     term = str(NamedNode(iri))
     return (f"# {shape.compact(iri)}: what each source (named graph) says of it and about it\n"
-            f"SELECT ?g ?s ?p ?o WHERE {{\n"
-            f"  {{ GRAPH ?g {{ {term} ?p ?o }} BIND({term} AS ?s) }}\n"
-            f"  UNION\n"
-            f"  {{ GRAPH ?g {{ ?s ?p {term} }} BIND({term} AS ?o) }}\n"
-            f"}}\nORDER BY ?g ?s ?p ?o")
+            "SELECT ?g ?s ?p ?o WHERE {\n"
+            f"  {{\n    GRAPH ?g {{ {term} ?p ?o }}\n    BIND({term} AS ?s)\n  }}\n"
+            f"  UNION\n  {{\n    GRAPH ?g {{ ?s ?p {term} }}\n    BIND({term} AS ?o)\n  }}\n"
+            "}\nORDER BY ?g ?s ?p ?o")
 
 
 def sparql_links(query: str) -> dict[str, str]:
@@ -165,6 +167,16 @@ def negotiated(fmt: str | RdfFormat, body: bytes | str, status: int = 200, locat
         response.headers["Content-Location"] = location
     if fmt == HTML:
         response.headers["Content-Language"] = i18n.request_lang()
+    return response
+
+
+@bp.errorhandler(QueryError)
+def _store_unavailable(error: QueryError) -> Response:
+    """A page whose queries timed out or found no executor: 503, to be retried."""
+    log.warning("page %s: %s (%s)", request.path, error.message, error.reason)
+    response = make_response("The store is busy or unavailable; retry in a few seconds.\n", 503)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers["Retry-After"] = "5"
     return response
 
 
