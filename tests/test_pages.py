@@ -292,3 +292,11 @@ def test_home_embeds_the_void_description(client, repo_app):
     jsonld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
     described = list(parse(jsonld.replace("<\\/", "</").encode(), format=RdfFormat.JSON_LD))
     assert NamedNode(ID + "dataset/innograph") in {t.subject for t in described}
+
+
+def test_a_source_graph_is_served_with_its_document(client):
+    response = client.get("/graph/source/seed-000", headers={"Accept": HTML_ACCEPT})
+    assert response.status_code == 200
+    assert 'href="/id/document/seed-000"' in response.get_data(as_text=True)
+    html = client.get("/id/pole/biowin", headers={"Accept": HTML_ACCEPT}).get_data(as_text=True)
+    assert 'href="/graph/source/seed-000"' in html

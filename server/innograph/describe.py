@@ -70,8 +70,10 @@ def _around(tail: str) -> str:
 _UNDER = f"?n ?_p2 ?m . FILTER(isBlank(?m) || ?_p2 IN ({', '.join(PERIOD_LINKS.split())}))"
 _UNDER2 = f"{_UNDER} ?m ?_p3 ?i . FILTER(isBlank(?i) || ?_p3 IN (time:hasBeginning, time:hasEnd))"
 LABEL_CHUNK = 20  # IRIs per labels query
-_LABEL_IRIS = {"http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#prefLabel",
-               "http://schema.org/name", "http://xmlns.com/foaf/0.1/name", "http://purl.org/dc/terms/title"}
+_LABEL_RANK = {iri: rank for rank, iri in enumerate((  # the order of LABEL_PREDICATES
+    "http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://schema.org/name", "http://xmlns.com/foaf/0.1/name", "http://purl.org/dc/terms/title"))}
+_LABEL_IRIS = set(_LABEL_RANK)
 
 
 def labels_query(size: int) -> str:
@@ -83,7 +85,7 @@ def labels_query(size: int) -> str:
     """
     condition = f"FILTER(isLiteral(?l) && ?lp IN ({', '.join(LABEL_PREDICATES.split())}))"
     branches = " UNION ".join(f"{{ ?x{i} ?lp ?l . {condition} BIND(?x{i} AS ?x) }}" for i in range(size))
-    return _PREFIXES + f"SELECT {' '.join(f'?x{i}' for i in range(size))} ?x ?l WHERE {{ {branches} }}"
+    return _PREFIXES + f"SELECT {' '.join(f'?x{i}' for i in range(size))} ?x ?lp ?l WHERE {{ {branches} }}"
 
 QUERIES: dict[str, str] = {
     "outgoing": "SELECT ?this ?g ?p ?o WHERE { GRAPH ?g { ?this ?p ?o } }",
@@ -154,10 +156,17 @@ def gather(select: Select, iri: str, max_incoming: int = MAX_INCOMING) -> Gather
     # (Not the label predicates themselves: ?x0 ?lp ?l with ?x0 = rdfs:label is 30x slower.)
     iris = sorted({t.value for q in out.quads for t in (q.subject, q.predicate, q.object) if isinstance(t, NamedNode)}
                   - _LABEL_IRIS)
+    found: dict[str, list[tuple[int, str, str | None]]] = {}
     for start in range(0, len(iris), LABEL_CHUNK):
         chunk = iris[start:start + LABEL_CHUNK]
         for row in select(labels_query(len(chunk)), {f"x{i}": NamedNode(iri) for i, iri in enumerate(chunk)}):
-            _add_unique(out.labels.setdefault(row["x"].value, []), (row["l"].value, row["l"].language))
+            rank = _LABEL_RANK.get(row["lp"].value, len(_LABEL_RANK))
+            found.setdefault(row["x"].value, []).append((rank, row["l"].value, row["l"].language))
+    for iri, labels in found.items():  # the labels of the first predicate that has some
+        best = min(rank for rank, _, _ in labels)
+        for rank, text, lang in sorted(labels):
+            if rank == best:
+                _add_unique(out.labels.setdefault(iri, []), (text, lang))
     for name in sorted({q.graph_name.value for q in out.quads if isinstance(q.graph_name, NamedNode)}):
         _gather_source(select, out, name)
     return out

@@ -198,6 +198,7 @@ def format_links(path: str) -> list[tuple[str, str, str]]:
 
 
 @bp.route("/id/<path:rest>")
+@bp.route("/graph/<path:rest>")  # named graphs: what graph/meta says of them (source, record)
 def thing(rest: str) -> Response:
     fmt = choose(request.headers.get("Accept"), request.args.get("format"))
     if fmt is None:

@@ -85,6 +85,7 @@ class Source:
     url: str | None = None
     document: Value | None = None
     quotes: list[Value] = field(default_factory=list)  # the thing's own quotes in this graph
+    graph_href: str | None = None
 
 
 @dataclass
@@ -219,7 +220,7 @@ class Shaper:
         dates, ids = first(DATES), first((DCT + "identifier",))
         urls = [u for u in first(URLS) if isinstance(u, NamedNode)]
         return Source(
-            number=number, graph=graph, kind=graph_kind(graph),
+            number=number, graph=graph, kind=graph_kind(graph), graph_href=self.link(graph),
             title=i18n.pick(titles, self.lang) or (self.label(documents[0]) if documents else None),
             authors=[self.value(a) for a in first(AUTHORS)],
             date=dates[0].value if dates else None, identifier=ids[0].value if ids else None,
