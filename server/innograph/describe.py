@@ -96,14 +96,11 @@ QUERIES: dict[str, str] = {
     "subnodes": _PREFIXES + f"SELECT DISTINCT ?this ?m ?g ?p ?o WHERE {{\n  {_around(_UNDER + ' GRAPH ?g { ?m ?p ?o }')}\n}}",
     "subsubnodes": _PREFIXES + f"SELECT DISTINCT ?this ?i ?g ?p ?o WHERE {{\n  {_around(_UNDER2 + ' GRAPH ?g { ?i ?p ?o }')}\n}}",
     # A named graph's record in graph/meta, and the document it was derived from.
-    # (?dl: a label of an agent or document the record points to, for authors.)
-    "source": _PREFIXES + f"""SELECT ?meta ?g ?p ?o ?d ?dp ?do ?dl WHERE {{
-  {{ GRAPH ?meta {{ ?g ?p ?o }}
-    OPTIONAL {{ ?o ?lp ?dl . VALUES ?lp {{ {LABEL_PREDICATES} }} }} }}
+    "source": _PREFIXES + """SELECT ?meta ?g ?p ?o ?d ?dp ?do WHERE {
+  { GRAPH ?meta { ?g ?p ?o } }
   UNION
-  {{ GRAPH ?meta {{ ?g prov:wasDerivedFrom ?d . ?d ?dp ?do }}
-    OPTIONAL {{ ?do ?lp ?dl . VALUES ?lp {{ {LABEL_PREDICATES} }} }} }}
-}}""",
+  { GRAPH ?meta { ?g prov:wasDerivedFrom ?d . ?d ?dp ?do } }
+}""",
 }
 
 MAX_INCOMING = 2000
@@ -153,22 +150,11 @@ def gather(select: Select, iri: str, max_incoming: int = MAX_INCOMING) -> Gather
     for name, var in (("subnodes", "m"), ("subsubnodes", "i")):
         for row in select(QUERIES[name], bound):
             add(Quad(row[var], row["p"], row["o"], row["g"]))
-    # (Not the label predicates themselves: ?x0 ?lp ?l with ?x0 = rdfs:label is 30x slower.)
-    iris = sorted({t.value for q in out.quads for t in (q.subject, q.predicate, q.object) if isinstance(t, NamedNode)}
-                  - _LABEL_IRIS)
-    found: dict[str, list[tuple[int, str, str | None]]] = {}
-    for start in range(0, len(iris), LABEL_CHUNK):
-        chunk = iris[start:start + LABEL_CHUNK]
-        for row in select(labels_query(len(chunk)), {f"x{i}": NamedNode(iri) for i, iri in enumerate(chunk)}):
-            rank = _LABEL_RANK.get(row["lp"].value, len(_LABEL_RANK))
-            found.setdefault(row["x"].value, []).append((rank, row["l"].value, row["l"].language))
-    for iri, labels in found.items():  # the labels of the first predicate that has some
-        best = min(rank for rank, _, _ in labels)
-        for rank, text, lang in sorted(labels):
-            if rank == best:
-                _add_unique(out.labels.setdefault(iri, []), (text, lang))
     for name in sorted({q.graph_name.value for q in out.quads if isinstance(q.graph_name, NamedNode)}):
         _gather_source(select, out, name)
+    records = [*out.graphs.values(), *out.documents.values()]
+    referenced = {v for record in records for values in record.values() for v in values if isinstance(v, NamedNode)}
+    _gather_labels(select, out, {t for q in out.quads for t in (q.subject, q.predicate, q.object)} | referenced)
     return out
 
 
@@ -183,9 +169,22 @@ def _gather_source(select: Select, out: Gathered, name: str) -> None:
             doc = row["d"].value
             _add_unique(out.derived_from.setdefault(name, []), doc)
             _add_unique(out.documents.setdefault(doc, {}).setdefault(row["dp"].value, []), row["do"])
-        label, value = row.get("dl"), row.get("do", row.get("o"))
-        if label is not None and isinstance(value, NamedNode):
-            _add_unique(out.labels.setdefault(value.value, []), (label.value, label.language))
+
+
+def _gather_labels(select: Select, out: Gathered, terms: set) -> None:
+    """The labels of the IRIs among ``terms``: those of the first labelling property (in the
+    order of LABEL_PREDICATES) that the IRI has, in every language."""
+    # (Not the label predicates themselves: ?x0 ?lp ?l with ?x0 = rdfs:label is 30x slower.)
+    iris = sorted({t.value for t in terms if isinstance(t, NamedNode)} - _LABEL_IRIS)
+    found: dict[str, list[tuple[int, str, str | None]]] = {}
+    for start in range(0, len(iris), LABEL_CHUNK):
+        chunk = iris[start:start + LABEL_CHUNK]
+        for row in select(labels_query(len(chunk)), {f"x{i}": NamedNode(iri) for i, iri in enumerate(chunk)}):
+            rank = _LABEL_RANK.get(row["lp"].value, len(_LABEL_RANK))
+            found.setdefault(row["x"].value, []).append((rank, row["l"].value, row["l"].language))
+    for iri, labels in found.items():
+        best = min(rank for rank, _, _ in labels)
+        out.labels[iri] = [(text, lang) for rank, text, lang in sorted(set(labels)) if rank == best]
 
 
 def _add_unique(values: list, value) -> None:

@@ -9,15 +9,16 @@ negotiated format. The IRI looked up is the path as sent (percent-encoding kept)
 form (RFC 3987: UTF-8 escapes decoded), so an IRI written ``…/caf%C3%A9`` or ``…/café`` resolves.
 
 The home page and the ontology and shapes documentation are registered on the same blueprint
-(home.py, ontology_docs.py); this module holds the routes and the HTTP glue.
+(home.py, ontology_pages.py); this module holds the routes of things and the HTTP glue.
+``GET /graph/{name}`` describes a named graph the same way (its record in graph/meta).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 import logging
 import re
 import string
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, make_response, render_template, request
