@@ -21,6 +21,7 @@ from rdflib import Graph
 
 from . import policy, provenance
 from .archive import Archive, Submission, new_id
+from .ratelimit import FailureLimiter
 from .rdfinput import InputError, format_for_media_type, parse_payload
 from .records import list_records
 from .sparqlsource import QuerySource, service_runner
@@ -30,6 +31,7 @@ from .validation import Report, Shapes, validate_contribution
 bp = Blueprint("contributions", __name__)
 NOT_VALIDATED = ("shapes", "inferred")  # graphs that are not data to validate
 REPORT_TYPES = ("application/json", "text/turtle", "application/ld+json", "text/html")
+STATUSES = ("accepted", "retracted")  # of a contribution record (provenance.py)
 
 
 class Service:
@@ -43,6 +45,7 @@ class Service:
         self.settings = settings
         self.shapes = Shapes.from_paths(sorted((repo / "shapes").glob("*.ttl")))
         self.tokens = Tokens(settings["TOKENS"])
+        self.guard = FailureLimiter(int(settings["AUTH_FAILURES"]), float(settings["AUTH_WINDOW"]))
         self.archive = Archive(Path(settings["STORE"]) / "archive")
         self.iris = provenance.Iris(settings["BASE_IRI"])
         exclude = [str(self.iris.base) + "graph/" + g for g in NOT_VALIDATED]
@@ -55,11 +58,17 @@ class Service:
 
 
 def service() -> Service:
+    """The app's Service, made by the first request that needs it. Checked again under the lock:
+    a Service opens the archive's journal (an exclusive lock), so concurrent first requests must
+    not each build one (the second failed with "held by another innograph process": a 500)."""
     ext = current_app.extensions
-    if "innograph.contributions" not in ext:
+    found = ext.get("innograph.contributions")
+    if found is None:
         with _INIT:
-            ext.setdefault("innograph.contributions", Service(current_app))
-    return ext["innograph.contributions"]
+            found = ext.get("innograph.contributions")
+            if found is None:
+                found = ext["innograph.contributions"] = Service(current_app)
+    return found
 
 
 _INIT = threading.Lock()
@@ -112,7 +121,16 @@ def validate_view() -> Response:
 
 
 def _holder(role: str) -> Holder:
-    holder = service().tokens.holder(bearer(request.headers.get("Authorization")))
+    svc, client = service(), request.remote_addr or "-"
+    wait = svc.guard.retry_after(client)  # token guessing: see ratelimit.py
+    if wait is not None:
+        response = make_response(jsonify({"ok": False, "error": f"Too many unknown tokens from {client}; try again in {wait} s", "status": 429}), 429)
+        response.headers["Retry-After"] = str(wait)
+        raise _Abort(response)
+    token = bearer(request.headers.get("Authorization"))
+    holder = svc.tokens.holder(token)
+    if holder is None and token:
+        svc.guard.failed(client)
     if holder is None:
         response = make_response(jsonify({"ok": False, "error": "A token is required (Authorization: Bearer TOKEN)", "status": 401}), 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="innograph"'
@@ -184,7 +202,10 @@ def _check_source(source: str) -> None:
 @bp.get("/contributions")
 def index() -> Response:
     svc = service()
-    records = list_records(svc.queries, svc.iris, status=request.args.get("status"), contributor=request.args.get("contributor"))
+    status = request.args.get("status")
+    if status is not None and status not in STATUSES:
+        return make_response(jsonify({"ok": False, "error": f"Unknown status {status!r}; use one of {', '.join(STATUSES)}", "status": 400}), 400)
+    records = list_records(svc.queries, svc.iris, status=status, contributor=request.args.get("contributor"))
     if request.accept_mimetypes.best_match(["application/json", "text/html"], default="application/json") == "text/html":
         return make_response(render_template("contribution.html", records=records, record=None, triples=None))
     return jsonify({"contributions": [r.as_dict() for r in records]})
