@@ -30,7 +30,7 @@ from typing import IO, Any, Iterator
 
 from pyoxigraph import NamedNode, RdfFormat, Store
 
-from . import inference, journal
+from . import inference, journal, void
 from .store import ROCKSDB, SNAPSHOT, StorePaths, graph_counts, graph_iri, read_database, replay, write_snapshot
 
 Report = Callable[[str], None]
@@ -135,6 +135,9 @@ def _finish(store: Store, paths: StorePaths, report: Report, files: list[dict[st
     started = time.perf_counter()
     inferred = inference.rebuild(store)
     report(f"{inferred} triples, {time.perf_counter() - started:.1f} s\n")
+    report("describing the dataset (graph/void) ... ")
+    started = time.perf_counter()
+    report(f"{void.refresh(store)} triples, {time.perf_counter() - started:.1f} s\n")
     return {"graphs": graph_counts(store), "files": files, "journal_applied": len(records), "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from pyoxigraph import DefaultGraph, NamedNode, Quad, QueryResultsFormat, RdfFormat, Store, parse
 
-from . import inference, journal
+from . import inference, journal, void
 
 BASE = "https://w3id.org/innograph/"  # same as namespaces.BASE (that module pulls in rdflib)
 CURRENT = "CURRENT.json"
@@ -122,13 +122,15 @@ def apply_ops(store: Store, ops: Iterable[Mapping[str, Any]]) -> tuple[set[str],
 
 
 def apply_write(store: Store, ops: Iterable[Mapping[str, Any]]) -> None:
-    """Apply one write and bring graph/inferred up to date: incrementally when the write only
-    adds instance data (a contribution), by a rebuild after a removal or a schema change."""
+    """Apply one write and bring the derived graphs up to date: graph/inferred incrementally when
+    the write only adds instance data (a contribution), by a rebuild after a removal or a schema
+    change; then graph/void (its counts describe every graph)."""
     added, removed = apply_ops(store, ops)
     if removed or inference.touches_schema(store, added):
         inference.rebuild(store)
     else:
         inference.extend(store, added)
+    void.refresh(store)
 
 
 def check_ops(ops: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -247,6 +249,7 @@ def _catch_up(store: Store, pending: list[dict[str, Any]]) -> None:
     elif pending:
         replay(store, pending)
         inference.rebuild(store)
+        void.refresh(store)
 
 
 def graph_counts(store: Store) -> dict[str, int]:
