@@ -28,6 +28,7 @@ INO = BASE + "ontology#"
 GRAPH = f"<{BASE}graph/source/synthetic>"
 META = f"<{BASE}graph/meta>"
 DOC = f"<{ID}document/synthetic>"
+FUNDER = f"<{ID}organisation/syn-authority>"
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
@@ -46,7 +47,7 @@ MEMBER_KINDS = (("Company", "entreprise", "company", 0.7), ("University", "unive
                 ("TrainingOperator", "opérateur de formation", "training operator", 0.07))
 NETWORK_KINDS = (("pole", "CompetitivenessPole", "pôle", "pole"), ("cluster", "Cluster", "cluster", "cluster"),
                  ("hub", "InnovationHub", "hub", "hub"))
-SIZE_CLASSES = ("sme", "large-enterprise")
+SIZE_CLASSES = ("sme", "large")
 
 
 def iri(path: str) -> str:
@@ -81,6 +82,12 @@ class Generator:
         yield self.quad(s, LABEL, lit(fr, "fr"))
         yield self.quad(s, LABEL, lit(en, "en"))
 
+    def fact(self, s: str, cls: str, fr: str, en: str) -> Iterator[str]:
+        """An n-ary node: typed, labelled, with its source and a (synthetic) supporting quote."""
+        yield from self.labelled(s, cls, fr, en)
+        yield self.quad(s, DCT_SOURCE, DOC)
+        yield self.quad(s, term(INO, "quote"), lit(f"{fr} (texte synthétique)", "fr"))
+
     def places(self, n_regions: int, n_cities: int) -> Iterator[str]:
         country = iri("place/syn-country")
         yield from self.labelled(country, "Country", "Pays synthétique", "Synthetic country")
@@ -98,10 +105,14 @@ class Generator:
             end = start + 5
             period = iri(f"period/{start}-{end}")
             yield self.quad(period, RDF_TYPE, term(TIME, "ProperInterval"))
+            yield self.quad(period, LABEL, lit(f"{start}-{end}", "fr"))
+            yield self.quad(period, LABEL, lit(f"{start}-{end}", "en"))
             for rel, year in (("hasBeginning", start), ("hasEnd", end)):
                 instant = iri(f"instant/{year}")
                 yield self.quad(period, term(TIME, rel), instant)
                 yield self.quad(instant, RDF_TYPE, term(TIME, "Instant"))
+                yield self.quad(instant, LABEL, lit(str(year), "fr"))
+                yield self.quad(instant, LABEL, lit(str(year), "en"))
                 yield self.quad(instant, term(TIME, "inXSDgYear"), typed(year, "gYear"))
 
     def network(self, n: int, n_regions: int) -> Iterator[str]:
@@ -109,7 +120,8 @@ class Generator:
         s = iri(f"{slug}/syn-{n}")
         yield from self.labelled(s, cls, f"{fr.capitalize()} synthétique {n}", f"Synthetic {en} {n}")
         yield self.quad(s, term(INO, "sector"), iri(f"sector/{self.rnd.choice(SECTORS)}"))
-        yield self.quad(s, term(INO, "activeIn"), iri(f"place/syn-region-{self.rnd.randrange(n_regions)}"))
+        region = iri(f"place/syn-region-{self.rnd.randrange(n_regions)}")
+        yield self.quad(s, term(INO, "locatedIn" if cls == "InnovationHub" else "activeIn"), region)
         yield self.quad(s, term(SCHEMA, "foundingDate"), typed(self.rnd.randrange(1995, 2020), "gYear"))
 
     def organisation(self, o: int, networks: int, cities: int) -> Iterator[str]:
@@ -130,17 +142,17 @@ class Generator:
 
     def membership(self, slug: str, member: str, organisation: str, role: str) -> Iterator[str]:
         m = iri(f"membership/{slug}")
-        yield self.quad(m, RDF_TYPE, term(INO, "Membership"))
+        yield from self.fact(m, "Membership", f"adhésion {slug}", f"membership {slug}")
         yield self.quad(m, term(ORG, "member"), member)
         yield self.quad(m, term(ORG, "organization"), organisation)
         yield self.quad(m, term(ORG, "role"), iri(f"role/{role}"))
         start = self.rnd.randrange(2000, 2025)
         yield self.quad(m, term(ORG, "memberDuring"), iri(f"period/{start}-{start + 5}"))
-        yield self.quad(m, DCT_SOURCE, DOC)
 
     def person(self, slug: str, employer: str) -> Iterator[str]:
         s = iri(f"person/syn-{slug}")
         yield from self.labelled(s, "Person", f"Personne {slug}", f"Person {slug}")
+        yield self.quad(s, term("http://xmlns.com/foaf/0.1/", "name"), f'"Person {slug}"')
         yield from self.membership(f"syn-p-{slug}", s, employer, "researcher")
 
     def project(self, o: int, carrier: str, networks: int) -> Iterator[str]:
@@ -153,12 +165,11 @@ class Generator:
         yield self.quad(s, term(INO, "sector"), iri(f"sector/{rnd.choice(SECTORS)}"))
         if rnd.random() < 0.6:
             f = iri(f"funding/syn-{o}")
-            yield self.quad(f, RDF_TYPE, term(INO, "Funding"))
+            yield from self.fact(f, "Funding", f"financement {o}", f"funding {o}")
             yield self.quad(f, term(INO, "fundedItem"), s)
-            yield self.quad(f, term(INO, "funder"), iri("organisation/walloon-region"))
+            yield self.quad(f, term(INO, "funder"), FUNDER)
             yield self.quad(f, term(INO, "amount"), typed(rnd.randrange(50, 5000) * 1000, "decimal"))
             yield self.quad(f, term(INO, "currency"), '"EUR"')
-            yield self.quad(f, DCT_SOURCE, DOC)
         if rnd.random() < 0.2:
             yield from self.event(o, carrier, s, networks)
 
@@ -171,7 +182,7 @@ class Generator:
         yield self.quad(e, term(SCHEMA, "organizer"), iri(f"{NETWORK_KINDS[o % networks % 3][0]}/syn-{o % networks}"))
         for k in range(rnd.randint(1, 3)):
             p = iri(f"participation/syn-{o}-{k}")
-            yield self.quad(p, RDF_TYPE, term(INO, "Participation"))
+            yield from self.fact(p, "Participation", f"participation {o}-{k}", f"participation {o}-{k}")
             yield self.quad(p, term(INO, "participant"), iri(f"organisation/syn-{rnd.randrange(o + 1)}"))
             yield self.quad(p, term(INO, "inEvent"), e)
             yield self.quad(p, term(INO, "participationRole"), iri(f"role/{rnd.choice(('speaker', 'pitcher'))}"))
@@ -180,11 +191,16 @@ class Generator:
 
     def graph(self, triples: int) -> Iterator[str]:
         """Lines of a graph of about ``triples`` data triples (it stops at the first unit past it)."""
-        units = max(1, triples // 45)  # ~45 triples per member organisation and what hangs off it
+        units = max(1, triples // 60)  # ~60 triples per member organisation and what hangs off it
         networks, regions = max(3, units // 40), max(2, units // 2000)
         cities = max(regions, units // 50)
         yield f"{GRAPH} <http://www.w3.org/ns/prov#wasDerivedFrom> {DOC} {META} .\n"
+        yield f"{DOC} {RDF_TYPE} <{INO}SourceDocument> {META} .\n"
         yield f"{DOC} {LABEL} \"Données synthétiques de banc d'essai\"@fr {META} .\n"
+        yield f"{DOC} {LABEL} \"Synthetic benchmark data\"@en {META} .\n"
+        yield f"{DOC} <http://purl.org/dc/terms/identifier> \"synthetic\" {META} .\n"
+        yield f"{DOC} <http://purl.org/dc/terms/language> \"en\" {META} .\n"
+        yield from self.labelled(FUNDER, "PublicAuthority", "Autorité synthétique", "Synthetic authority")
         yield from self.places(regions, cities)
         yield from self.periods()
         for n in range(networks):

@@ -32,3 +32,22 @@ def test_sizes_parse():
     assert generate.parse_size("1m") == 1_000_000
     assert generate.parse_size("10M") == 10_000_000
     assert generate.parse_size("2500") == 2500
+
+
+def test_synthetic_graph_conforms_to_the_shapes(tmp_path):
+    """Benchmarks validate contributions against this graph: it must conform like the real data."""
+    import rdflib
+    from pyshacl import validate
+
+    out = tmp_path / "s.nq"
+    generate.write(2000, out, seed=3)
+    dataset = rdflib.Dataset()
+    dataset.parse(out, format="nquads")
+    data = rdflib.Graph()
+    for s, p, o, _ in dataset.quads():
+        data.add((s, p, o))
+    for path in sorted((ROOT / "ontology").glob("*.ttl")):
+        data.parse(path)
+    shapes = rdflib.Graph().parse(ROOT / "shapes" / "innograph-shapes.ttl")
+    conforms, _, text = validate(data, shacl_graph=shapes, inference="none")
+    assert conforms, text
