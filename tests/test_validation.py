@@ -119,7 +119,7 @@ def test_pyshacl_is_only_ever_handed_graphs(shapes, source, monkeypatch):
     monkeypatch.setattr(validation.pyshacl, "validate", spy)
     validate_contribution(payload(b'org:ucb ino:name "UCB SA" .').graph, source, shapes)
     validate(Graph().parse(FIXTURES / "data" / "source" / "fixture.ttl"), shapes)
-    assert seen and all(d is Graph and s is Graph and o in (Graph, type(None)) for d, s, o in seen)
+    assert seen and all(issubclass(d, Graph) and s is Graph and o in (Graph, type(None)) for d, s, o in seen)
 
 
 def test_validate_files_unions_the_files(shapes, tmp_path):
@@ -163,3 +163,17 @@ def test_the_token_create_command_prints_once_and_stores_the_hash(tmp_path, monk
     token = result.stdout.strip().splitlines()[0]
     assert result.exit_code == 0 and tokens.Tokens(tmp_path / "tokens").holder(token).role == "contributor"
     assert token not in (tmp_path / "tokens").read_text()
+
+
+def test_concept_values_are_checked_against_the_concept_schemes(tmp_path):
+    """Regression: pySHACL's ont_graph mixing drops the concept schemes, so a valid sector was rejected."""
+    repo = Path(__file__).resolve().parents[1]
+    real = Shapes.from_paths(sorted((repo / "shapes").glob("*.ttl")), sorted((repo / "ontology").glob("*.ttl")))
+    company = tmp_path / "company.ttl"
+    company.write_text(
+        "@prefix ino: <https://w3id.org/innograph/ontology#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "<https://w3id.org/innograph/id/organisation/acme> a ino:Company ; rdfs:label \"Acme\"@fr, \"Acme\"@en ;\n"
+        "  ino:sector <https://w3id.org/innograph/id/sector/health> .\n",
+        encoding="utf-8",
+    )
+    assert validate_files([company], real, max_bytes=10_000, max_triples=100).conforms
