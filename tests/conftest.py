@@ -157,3 +157,27 @@ def repo_app(tmp_path_factory):
     app.extensions["innograph"].wait_ready(120)
     yield app
     app.extensions["innograph"].close()
+
+
+# -- A server with short limits, for hostile input and load (test_attacks, test_fuzz, ...) ------
+
+GUARDED_SETTINGS = {"QUERY_TIMEOUT": "2", "READ_TIMEOUT": "3", "MAX_BODY": "100000", "MAX_TRIPLES": "2000",
+                    "AUTH_FAILURES": "5", "AUTH_WINDOW": "20", "THREADS": "8"}
+
+
+@pytest.fixture(scope="session")
+def guarded_server(tmp_path_factory):
+    """A real ``innograph serve`` (store built from this repository) with short limits
+    (:data:`GUARDED_SETTINGS`: queries stopped after 2 s, requests read within 3 s, 100 kB bodies,
+    5 unknown tokens per 20 s) and two tokens. ``.url``, ``.tokens`` (role → token), ``.settings``,
+    ``.log`` (the server's output), ``.workdir``."""
+    from innograph import tokens
+
+    workdir = tmp_path_factory.mktemp("guarded-server")
+    token_file = workdir / "tokens"
+    issued = {role: tokens.create(token_file, f"Fuzz {role}", role) for role in ("contributor", "curator")}
+    env = {"INNOGRAPH_REPO_DIR": str(REPO), "INNOGRAPH_STORE": str(workdir / "store"), "INNOGRAPH_TOKENS": str(token_file),
+           **{f"INNOGRAPH_{k}": v for k, v in GUARDED_SETTINGS.items()}}
+    server = browser.start_server(workdir, env)
+    yield SimpleNamespace(url=server.url, tokens=issued, settings=GUARDED_SETTINGS, log=server.log, workdir=workdir)
+    server.stop()

@@ -41,6 +41,12 @@ ACCEPTED_FORMATS: tuple[ox.RdfFormat, ...] = (
 ACCEPTED_MEDIA_TYPES: tuple[str, ...] = tuple(f.media_type for f in ACCEPTED_FORMATS)
 
 _XML_DECLARATIONS = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# JSON-LD and RDF/XML nested deeper than this are refused before pyoxigraph sees them: its JSON-LD
+# parser recurses (a few thousand levels deep it overflows the stack and kills the whole web process;
+# only json.loads's RecursionError near 1,000 levels, itself a 500, kept it from being reached), and
+# its RDF/XML parser takes time quadratic in the depth (10,000 levels: 3 s; 100,000, under the
+# default body cap: minutes). Real payloads nest a few levels. tests/test_attacks.py.
+MAX_NESTING = 256
 
 
 class InputError(Exception):
@@ -119,6 +125,7 @@ def parse_payload(
         raise InputError(400, "The payload is not UTF-8", line, column) from None
     if fmt == ox.RdfFormat.RDF_XML:
         _refuse_xml_declarations(body)
+        _refuse_deep_xml(body)
     if fmt == ox.RdfFormat.JSON_LD:
         _check_json(text)
     graph = Graph()
@@ -181,9 +188,55 @@ def _refuse_xml_declarations(body: bytes) -> None:
 
 def _check_json(text: str) -> None:
     try:
-        json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(400, f"Invalid JSON: {e.msg}", e.lineno, e.colno) from None
+    except RecursionError:
+        document = None
+    if document is None or _json_depth(document) > MAX_NESTING:
+        raise InputError(400, f"The JSON is nested more than {MAX_NESTING} levels deep") from None
+
+
+def _json_depth(value: object) -> int:
+    """How deep objects and arrays nest in ``value`` (iteratively: no recursion); stops past MAX_NESTING."""
+    deepest, stack = 0, [(value, 1)]
+    while stack and deepest <= MAX_NESTING:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _refuse_deep_xml(body: bytes) -> None:
+    """400 if elements nest deeper than MAX_NESTING (expat, streaming; DOCTYPE already refused).
+    Ill-formed XML is left to pyoxigraph, whose error says where."""
+    parser = expat.ParserCreate()
+    depth = 0
+
+    def start(*_: object) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_NESTING:
+            raise _TooDeep
+
+    def end(*_: object) -> None:
+        nonlocal depth
+        depth -= 1
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    try:
+        parser.Parse(body, True)
+    except _TooDeep:
+        raise InputError(400, f"The RDF/XML nests elements more than {MAX_NESTING} levels deep",
+                         parser.CurrentLineNumber, parser.CurrentColumnNumber + 1) from None
+    except expat.ExpatError:
+        pass
 
 
 def _syntax_error(e: SyntaxError, fmt: ox.RdfFormat, body: bytes) -> InputError:

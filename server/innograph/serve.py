@@ -15,6 +15,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from . import readtimeout
+
 
 class InnographServer(BaseApplication):  # type: ignore[misc]
     """A gunicorn application whose WSGI app is ``create_app(overrides)``, built in the worker."""
@@ -29,7 +31,7 @@ class InnographServer(BaseApplication):  # type: ignore[misc]
         options = {
             "bind": f"{self.settings['HOST']}:{self.settings['PORT']}",
             "workers": 1,
-            "worker_class": "gthread",
+            "worker_class": readtimeout.worker_class(float(self.settings["READ_TIMEOUT"])),  # gthread, slow clients cut off
             "threads": int(self.settings["THREADS"]),
             "timeout": timeout,
             "graceful_timeout": 10,
