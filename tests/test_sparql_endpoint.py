@@ -128,8 +128,6 @@ def test_dataset_parameters(client):
     assert len(objects(both)) == 7
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate._query passes named_graphs=None (all graphs) when only default-graph-uri "
-                   "is given; the Protocol (§2.1.4) says the named graphs are then those of named-graph-uri: none")
 def test_default_graph_uri_alone_means_no_named_graphs(client):
     response = client.get("/sparql", query_string={"query": "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "default-graph-uri": f"{EX}g1"})
     assert solutions(response) == []
@@ -363,8 +361,6 @@ def test_from_fetches_nothing(client, recorder, tmp_path):
     assert recorder.requests == []
 
 
-@pytest.mark.xfail(strict=True, reason="evaluate._query passes use_default_graph_as_union=True, and pyoxigraph 0.5.13 "
-                   "lets that flag override the query's FROM (protocol.has_dataset_clause can tell when not to set it)")
 def test_from_selects_a_graph_of_the_store(client, tmp_path):
     assert objects(client.get("/sparql", query_string={"query": f"SELECT * FROM <{EX}g1> WHERE {{ ?s ?p ?o }}"})) == ["x"]
     assert objects(client.get("/sparql", query_string={"query": f"SELECT * FROM <{tmp_path.as_uri()}/x.nt> WHERE {{ ?s ?p ?o }}"})) == []

@@ -272,10 +272,7 @@ def outcome(run, *args) -> tuple[bool, str]:
 
 # Tests the endpoint fails because of a known bug elsewhere; strict xfail: fixing it fails the test,
 # so this list shrinks with the fixes.
-KNOWN = {
-    "construct/constructwhere04": "evaluate._query sets use_default_graph_as_union, which overrides the query's FROM "
-                                  "(test_sparql_endpoint.py::test_from_selects_a_graph_of_the_store)",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from pyoxigraph import (NamedNode, QueryBoolean, QueryResultsFormat, QueryTriple
                         parse_query_results, serialize)
 
 from .worker import frame, recv_msg
+from .protocol import has_dataset_clause
 
 TSV = QueryResultsFormat.TSV
 _MARKERS = {QueryResultsFormat.JSON: (b"},{", 1), QueryResultsFormat.XML: (b"<result>", 0),
@@ -137,10 +138,14 @@ class _Lines:
 
 def _query(store: Store, job: Job, prefixes: dict[str, str]) -> Any:
     kwargs: dict[str, Any] = {"prefixes": prefixes}
-    if job.default_graph_uris or job.named_graph_uris:  # the protocol's dataset replaces the union
+    if job.default_graph_uris or job.named_graph_uris:
+        # The protocol's dataset replaces everything: the graphs it names and no others (an empty
+        # named_graphs list means "no named graphs"; None would mean all of them).
         kwargs["default_graph"] = [NamedNode(g) for g in job.default_graph_uris]
-        kwargs["named_graphs"] = [NamedNode(g) for g in job.named_graph_uris] if job.named_graph_uris else None
-    else:
+        kwargs["named_graphs"] = [NamedNode(g) for g in job.named_graph_uris]
+    elif not has_dataset_clause(job.query):
+        # The union default graph only when the query names no dataset of its own: pyoxigraph
+        # lets use_default_graph_as_union override FROM / FROM NAMED.
         kwargs["use_default_graph_as_union"] = True
     if job.substitutions:
         kwargs["substitutions"] = {Variable(k): v for k, v in job.substitutions.items()}
