@@ -183,8 +183,11 @@ def test_kill_9_mid_write_keeps_every_acknowledged_write_and_no_partial_one(mini
     assert {G + f"contribution/c{n}" for n in acknowledged} <= set(written)
     assert set(written.values()) == {2000}  # each write entirely or not at all
     assert len(written) == len(records)
-    time.sleep(0.5)
-    leftovers = subprocess.run(["pgrep", "-f", f"innograph.worker .*{mini_store}"], capture_output=True, text=True).stdout
+    for _ in range(300):  # the fork server notices once it finishes the write it was applying
+        leftovers = subprocess.run(["pgrep", "-f", f"innograph.worker .*{mini_store}"], capture_output=True, text=True).stdout
+        if not leftovers:
+            break
+        time.sleep(0.1)
     assert leftovers == ""  # the fork server noticed its web process died and stopped
     # A single write() is not torn by kill -9, a power cut can tear it: the restart ignores such a tail.
     with open(mini_store / "journal", "ab") as out:
