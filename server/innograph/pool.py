@@ -8,8 +8,11 @@ store (a write happened), or when the memory watcher marked them.
 Memory: the executors share the fork server's store copy-on-write, but pyoxigraph's in-memory store
 writes to the pages it reads (its per-quad locks), so an executor that scans much of the store
 slowly gets a private copy (measured at 1.6M quads: 517 MB shared by all right after the fork, 377
-MB private in each executor after one full scan). The watcher retires an executor whose private
-memory passes RECYCLE_FRACTION of the fork server's; a fresh fork shares again.
+MB private in each executor after one full scan), so the worst case is about (1 + WORKERS) copies.
+Re-forking after every such scan would trade that memory for throughput (a fresh executor copies the
+pages again, ~0.3 s per 400 MB), so the watcher only retires an executor whose private memory
+passes the fork server's whole resident size (RECYCLE_FRACTION): a copy of the store plus working
+memory the allocator kept after a large query. A fresh fork shares again.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from typing import Any
 
 from .worker import recv_msg, send_msg
 
-MEMORY_CHECK_SECONDS = 5.0
-RECYCLE_FRACTION = 0.5
+MEMORY_CHECK_SECONDS = 10.0
+RECYCLE_FRACTION = 1.0
 
 
 class QueryError(Exception):
