@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flask import current_app, render_template
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
-from . import i18n, shape
+from . import i18n, shape, void
 from .catalogue import load_catalogue
 from .namespaces import PREFIXES, graph_iri
 from .pages import bp, link, negotiated, select, sparql_links
@@ -67,23 +67,14 @@ def home():
     by_subject: dict[str, dict[str, list]] = {}
     for q in void_quads:
         by_subject.setdefault(str(q.subject), {}).setdefault(q.predicate.value, []).append(q.object)
-    dataset = by_subject.get(str(NamedNode(current_app.config.get("BASE_IRI", "https://w3id.org/innograph/") + "id/dataset/innograph")), {})
+    dataset = by_subject.get(str(NamedNode(void.DATASET)), {})
     classes = _class_table()
 
     def label(iri: str) -> str:
         return shape.label_of(iri, classes["labels"].get(iri, ()), lang)
 
     sizes = {str(g): int(by_subject.get(str(g), {}).get(VOID + "triples", [Literal("0")])[0].value) for g in dataset.get(VOID + "subset", [])}
-    counts = []
-    for part in dataset.get(VOID + "classPartition", []):
-        facts = by_subject.get(str(part), {})
-        cls, n = facts.get(VOID + "class", [None])[0], facts.get(VOID + "entities", [None])[0]
-        if isinstance(cls, NamedNode) and cls.value.startswith(INO) and n is not None:
-            counts.append((shape.Value(label(cls.value), link(cls.value), cls.value), int(n.value)))
-    if not counts:
-        for row in _rows("counts", ino=INO):
-            counts.append((shape.Value(label(row["c"].value), link(row["c"].value), row["c"].value), int(row["n"].value)))
-    counts.sort(key=lambda c: (-c[1], c[0].text))
+    counts = _counts(dataset, by_subject, label)
     networks, organisations = _organisations(classes, label, lang)
     examples = [(e.title_in(lang), e.description_in(lang), sparql_links(e.query)["editor"]) for e in _catalogue()]
     body = render_template(
@@ -94,6 +85,20 @@ def home():
         examples=examples, void_jsonld=_embeddable(void_quads),
     )
     return negotiated("html", body)
+
+
+def _counts(dataset: dict, by_subject: dict, label) -> list[tuple[shape.Value, int]]:
+    """Things per ino: class: graph/void's class partitions, or a count query without them."""
+    found: list[tuple[str, int]] = []
+    for part in dataset.get(VOID + "classPartition", []):
+        facts = by_subject.get(str(part), {})
+        cls, n = facts.get(VOID + "class", [None])[0], facts.get(VOID + "entities", [None])[0]
+        if isinstance(cls, NamedNode) and cls.value.startswith(INO) and n is not None:
+            found.append((cls.value, int(n.value)))
+    if not found:
+        found = [(row["c"].value, int(row["n"].value)) for row in _rows("counts", ino=INO)]
+    counts = [(shape.Value(label(cls), link(cls), cls), n) for cls, n in found]
+    return sorted(counts, key=lambda c: (-c[1], c[0].text))
 
 
 def _first_int(values) -> int | None:
