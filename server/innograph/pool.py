@@ -111,6 +111,22 @@ class Pool:
         except (EOFError, ConnectionError, OSError) as error:
             self._failure = f"the store process ended: {error}"
         self._ready.set()
+        self.refill()
+
+    def refill(self) -> None:
+        """Fork executors until the pool is full, so that no query waits for a fork (~15 ms)."""
+        while True:
+            with self._cond:
+                if self._closed or not self.ready or self._live >= self.size:
+                    return
+                self._live += 1
+            try:
+                executor = self._spawn()
+            except QueryError:
+                with self._cond:
+                    self._live -= 1
+                return
+            self.checkin(executor)
 
     def wait_ready(self, timeout: float | None = None) -> dict[str, Any]:
         if not self._ready.wait(timeout):
@@ -207,11 +223,13 @@ class Pool:
             self._retire(executor)
 
     def new_generation(self, generation: int) -> None:
-        """The store changed: idle executors go now, busy ones when they come back."""
+        """The store changed: idle executors go now (new ones are forked), busy ones when they
+        come back."""
         with self._cond:
             self.generation = generation
             while self._idle:
                 self._retire(self._idle.pop())
+        self.refill()
 
     def drain(self) -> None:
         """Wait until every executor is back, then stop them all (disk-mode writes)."""

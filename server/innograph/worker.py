@@ -103,7 +103,7 @@ class ForkServer:
         self.store = None
 
     def open(self) -> dict[str, Any]:
-        from . import journal, loader, store
+        from . import evaluate, journal, loader, negotiation, store  # noqa: F401 - imported once, inherited by every fork
 
         root, mode = self.config["store"], self.config["mode"]
         paths = store.StorePaths(root)
