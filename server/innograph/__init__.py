@@ -37,12 +37,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one place. Add new ones here."""
     from . import pages, ui
-    from .dumps import bp as dumps_bp
+    from .publish import bp as publish_bp
     from .sparql import bp as sparql_bp
 
     app.register_blueprint(ui.bp)  # page language, navigation, the base layout and the query UI
     app.register_blueprint(sparql_bp)  # SPARQL 1.1 Protocol: /sparql
     app.register_blueprint(pages.bp)  # linked data: /, /id/..., /ontology, /shapes
-    app.register_blueprint(dumps_bp)  # the dataset as files (/dumps/...) and its description (/.well-known/void)
+    app.register_blueprint(publish_bp)  # the dataset as files (/dumps/...) and its description (/.well-known/void)
     app.register_blueprint(__import__("innograph.contributions", fromlist=["bp"]).bp)  # /validate, /contributions
     app.register_blueprint(__import__("innograph.openapi", fromlist=["bp"]).bp)  # /openapi.json: the HTTP interface described

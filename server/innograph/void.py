@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple
 
@@ -76,8 +77,15 @@ def _node(kind: str, value: str) -> BlankNode:
     return BlankNode(f"void{kind}{hashlib.sha1(value.encode()).hexdigest()[:16]}")
 
 
-def _rows(store: Store, query: str) -> list:
-    return list(store.query(query))
+def _rows(store: Store | Any, query: str) -> list[dict[str, Any]]:
+    """Solutions as dicts, from a Store or from the runtime (``terms``, which runs in an executor:
+    the web process can compute the description before graph/void exists)."""
+    if isinstance(store, Store):
+        result = store.query(query)
+        names, rows = [v.value for v in result.variables], result
+    else:
+        _, (names, rows), _ = store.terms(query, max_rows=10**9)
+    return [dict(zip(names, row)) for row in rows]
 
 
 def graph_sizes(store: Store) -> dict[NamedNode, int]:
@@ -86,17 +94,18 @@ def graph_sizes(store: Store) -> dict[NamedNode, int]:
     return {r["g"]: int(r["n"].value) for r in rows if r["g"] != NamedNode(GRAPH)}
 
 
-def _copies(store: Store, order: list[NamedNode]) -> dict[tuple[NamedNode, NamedNode | None], int]:
-    """(predicate, class for rdf:type) -> quads whose triple an earlier graph of ``order`` states."""
-    if len(order) < 2:
-        return {}
-    ranks = " ".join(f"(<{g.value}> {rank})" for rank, g in enumerate(order))
-    later = " ".join(f"<{g.value}>" for g in order[1:])
-    rows = _rows(store, f"""SELECT ?p ?c (COUNT(*) AS ?n) {{ SELECT DISTINCT ?s ?p ?o ?g ?c {{
-  VALUES ?g {{ {later} }} GRAPH ?g {{ ?s ?p ?o }} GRAPH ?h {{ ?s ?p ?o }}
-  VALUES (?h ?rh) {{ {ranks} }} VALUES (?g ?rg) {{ {ranks} }} FILTER(?rh < ?rg)
-  BIND(IF(?p = rdf:type, ?o, ?none) AS ?c) }} }} GROUP BY ?p ?c""".replace("rdf:type", f"<{NS['rdf']}type>"))
-    return {(r["p"], r["c"]): int(r["n"].value) for r in rows}
+def _copies(store: Store | Any, order: list[NamedNode]) -> dict[tuple[NamedNode, NamedNode | None], int]:
+    """(predicate, class for rdf:type) -> quads whose triple an earlier graph of ``order`` states.
+    One join per graph after the first, as dumps.py does for the union dumps."""
+    counts: dict[tuple[NamedNode, NamedNode | None], int] = {}
+    for index, graph in enumerate(order[1:], 1):
+        earlier = " ".join(f"<{g.value}>" for g in order[:index])
+        rows = _rows(store, f"""SELECT ?p ?c (COUNT(*) AS ?n) {{ SELECT DISTINCT ?s ?p ?o ?c {{
+  GRAPH <{graph.value}> {{ ?s ?p ?o }} VALUES ?h {{ {earlier} }} GRAPH ?h {{ ?s ?p ?o }}
+  BIND(IF(?p = <{NS['rdf']}type>, ?o, ?none) AS ?c) }} }} GROUP BY ?p ?c""")
+        for r in rows:
+            counts[(r["p"], r["c"])] = counts.get((r["p"], r["c"]), 0) + int(r["n"].value)
+    return counts
 
 
 def partitions(store: Store, sizes: dict[NamedNode, int]) -> tuple[dict[NamedNode, int], dict[NamedNode, int]]:
@@ -126,8 +135,11 @@ def listing() -> list[Quad]:
     return [Quad(t.subject, t.predicate, t.object, NamedNode(META)) for t in triples]
 
 
-def build_description(store: Store) -> list[Quad]:
-    """The quads of graph/void, describing the store as it is (graph/void left out)."""
+def build_description(store: Store | Any) -> list[Quad]:
+    """The quads of graph/void, describing the store as it is (graph/void left out).
+
+    ``store``: a pyoxigraph Store, or the runtime (anything with executor.QueryService.terms).
+    """
     from .dumps import distributions  # dumps.py serves this description: import it late
 
     sizes = graph_sizes(store)
