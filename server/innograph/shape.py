@@ -103,6 +103,24 @@ class Page:
     def source(self, number: int) -> Source | None:
         return next((s for s in self.sources if s.number == number), None)
 
+    def relation_groups(self, table_from: int = 9) -> list[tuple[Value, bool, list[Relation], list[Value] | None]]:
+        """The relations by linking predicate: (via, incoming, relations, columns); ``columns``
+        (the predicates of their facts) when a group is long enough for a table, else None."""
+        groups: dict[tuple[str | None, bool], list[Relation]] = {}
+        for r in self.relations:
+            groups.setdefault((r.via.iri, r.incoming), []).append(r)
+        out = []
+        for (_, incoming), relations in groups.items():
+            columns = None
+            if len(relations) >= table_from:
+                seen: dict[str | None, Value] = {}
+                for r in relations:
+                    for row in r.rows:
+                        seen.setdefault(row.predicate.iri, row.predicate)
+                columns = sorted(seen.values(), key=lambda v: v.text.lower())
+            out.append((relations[0].via, incoming, relations, columns))
+        return out
+
 
 class Shaper:
     """Shapes one gathered description in one language (labels, links, source numbers)."""
@@ -197,8 +215,9 @@ class Shaper:
         in_lang = {r.predicate.iri for r in rows if r.value.lang and r.value.lang.split("-")[0] == self.lang}
         rows = [r for r in rows if r.predicate.iri not in in_lang or not r.value.lang or r.value.lang.split("-")[0] == self.lang]
         rows.sort(key=lambda r: (r.predicate.text.lower(), r.value.text.lower()))
+        stated_graphs = {g for g in graphs if graph_kind(g) != "inferred"} or graphs
         return Relation(self.value(node), self.value(via), incoming, kinds, rows, periods.period(self._objects, node),
-                        quotes, cited, sorted(self.numbers[g] for g in graphs))
+                        quotes, cited, sorted(self.numbers[g] for g in stated_graphs))
 
     def _objects(self, subject: Term, predicates) -> list[Term]:
         return [q.object for q in self.by_subject.get(subject, ()) if q.predicate.value in predicates]
