@@ -48,7 +48,8 @@ def _do_load(settings: dict[str, Any], files: tuple[str, ...]) -> dict[str, Any]
     from . import loader
 
     try:
-        return loader.load(settings["STORE"], settings["REPO_DIR"], files, mode=settings["STORE_MODE"], report=_progress())
+        return loader.load(settings["STORE"], settings["REPO_DIR"], files, mode=settings["STORE_MODE"], report=_progress(),
+                           progress=sys.stderr.isatty())
     except (FileNotFoundError, SyntaxError, ValueError) as error:
         raise InputError(str(error)) from None
 

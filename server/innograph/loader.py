@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import gzip
+import io
 import os
 import re
 import time
@@ -34,6 +35,7 @@ from . import inference, journal, void
 from .store import ROCKSDB, SNAPSHOT, StorePaths, graph_counts, graph_iri, read_database, replay, write_snapshot
 
 Report = Callable[[str], None]
+PROGRESS_BYTES = 64 << 20
 _SKIP = re.compile(r"(^|/)(\.|_)|README|\.md$|\.txt$|\.rq$|\.json$|\.csv$|\.py$")
 
 
@@ -88,7 +90,25 @@ def _open(path: Path) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _load_file(store: Store, path: Path, graph: str, bulk: bool, replace: bool = True) -> None:
+class _Progress(io.RawIOBase):
+    """A reader that reports how much of a large file the loader has read (about once a second)."""
+
+    def __init__(self, stream: IO[bytes], size: int, report: Report) -> None:
+        self.stream, self.size, self.report, self.done, self.shown = stream, size, report, 0, 0.0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.stream.readinto(buffer) or 0  # type: ignore[attr-defined]
+        self.done += count
+        if time.monotonic() - self.shown > 1:
+            self.shown = time.monotonic()
+            self.report(f"{100 * self.done / self.size:5.1f}%\b\b\b\b\b\b")
+        return count
+
+
+def _load_file(store: Store, path: Path, graph: str, bulk: bool, replace: bool = True, report: Report | None = None) -> None:
     fmt = rdf_format(path)
     if fmt is None:
         raise ValueError(f"{path}: unknown RDF format (by extension)")
@@ -98,12 +118,15 @@ def _load_file(store: Store, path: Path, graph: str, bulk: bool, replace: bool =
     base = path.resolve().as_uri()
     try:
         with _open(path) as stream:
+            size = path.stat().st_size
+            if report is not None and size > PROGRESS_BYTES and not path.name.endswith(".gz"):
+                stream = _Progress(stream, size, report)  # type: ignore[assignment]
             load(stream, format=fmt, to_graph=NamedNode(graph), base_iri=base)
     except SyntaxError as error:
         raise SyntaxError(f"{path}: {error}") from None
 
 
-def _load_all(store: Store, plan: list[tuple[Path, str]], report: Report, bulk: bool) -> None:
+def _load_all(store: Store, plan: list[tuple[Path, str]], report: Report, bulk: bool, progress: bool) -> None:
     """Load the plan's files in order. A graph is replaced only by the first file of the plan
     that goes into it: ontology/*.ttl (or shapes/*.ttl) all go into one graph, and each later
     file adds to it instead of replacing what the earlier ones loaded."""
@@ -111,7 +134,7 @@ def _load_all(store: Store, plan: list[tuple[Path, str]], report: Report, bulk: 
     for number, (path, graph) in enumerate(plan, 1):
         started = time.perf_counter()
         report(f"[{number}/{len(plan)}] {path} ... ")
-        _load_file(store, path, graph, bulk, replace=graph not in loaded)
+        _load_file(store, path, graph, bulk, replace=graph not in loaded, report=report if progress else None)
         loaded.add(graph)
         report(f"{time.perf_counter() - started:.1f} s\n")
 
@@ -155,10 +178,13 @@ def _start(paths: StorePaths, previous: dict[str, Any] | None, db: Path, mode: s
 
 
 def load(store_dir: str | os.PathLike[str], repo_dir: str | os.PathLike[str] | None = None,
-         files: Iterable[str | os.PathLike[str]] = (), mode: str = "memory", report: Report = lambda _: None) -> dict[str, Any]:
+         files: Iterable[str | os.PathLike[str]] = (), mode: str = "memory", report: Report = lambda _: None,
+         progress: bool = False) -> dict[str, Any]:
     """Rebuild from the repository (``files`` empty) or add ``files``; returns the new manifest.
 
     ``mode`` picks the kind of database: an N-Quads snapshot (memory) or RocksDB (disk).
+    ``report`` gets progress text; ``progress`` adds a percentage while a large file is read
+    (reading through Python costs ~15 %, so only for a terminal).
     """
     paths = StorePaths(store_dir)
     files = list(files)
@@ -171,7 +197,7 @@ def load(store_dir: str | os.PathLike[str], repo_dir: str | os.PathLike[str] | N
             record = previous.get("files", []) + record  # type: ignore[union-attr]
         db = paths.new_db()
         store = _start(paths, previous if adding else None, db, mode)
-        _load_all(store, plan, report, bulk=bool(files) or mode == "disk")
+        _load_all(store, plan, report, bool(files) or mode == "disk", progress)
         manifest = _finish(store, paths, report, record)
         manifest["kind"] = "rocksdb" if mode == "disk" else "nquads"
         if mode == "disk":
