@@ -76,11 +76,7 @@ class StorePaths:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, self.current_file)
-        fd = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_dir(self.root)
         for old in self.root.glob("db-*"):
             if old.name != db.name:
                 shutil.rmtree(old, ignore_errors=True)
@@ -175,11 +171,21 @@ ROCKSDB = "oxigraph"
 
 
 def write_snapshot(store: Store, db: Path) -> None:
-    """Dump ``store`` as ``db/snapshot.nq``, fsync'ed (the commit that follows makes it current)."""
+    """Dump ``store`` as ``db/snapshot.nq``, fsync'ed with its directory entry (the commit that
+    follows makes it current)."""
     with open(db / SNAPSHOT, "wb") as out:
         store.dump(out, format=RdfFormat.N_QUADS)
         out.flush()
         os.fsync(out.fileno())
+    _fsync_dir(db)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_database(db: Path, manifest: Mapping[str, Any]) -> Store:
