@@ -12,12 +12,12 @@ differential test (tests/test_incremental_validation.py) checks exactly that.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 import pyoxigraph as ox
-from rdflib import RDFS, Graph, Literal
+from rdflib import RDFS, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .rdfinput import from_ox, to_ox
@@ -37,6 +37,16 @@ class TripleSource(Protocol):
     def match(self, nodes: Collection[Node], p: Node | None, forward: bool) -> Iterable[Triple]: ...
 
     def all_triples(self, p: Node | None) -> Iterable[Triple]: ...
+
+
+def match_steps(source: TripleSource, requests: Mapping[Step, Collection[Node]]) -> dict[Step, list[Triple]]:
+    """``{step: nodes}`` -> ``{step: triples}``: every step of one walk level at once.  A source
+    behind a process boundary answers it in a query or two (QuerySource.match_steps) instead of
+    one query per step; other sources answer step by step."""
+    batched = getattr(source, "match_steps", None)
+    if batched is not None:
+        return batched(requests)
+    return {(p, forward): list(source.match(nodes, p, forward)) for (p, forward), nodes in requests.items()}
 
 
 class GraphSource:
@@ -126,6 +136,21 @@ class _Union:
         p, forward = step
         return {reached for _t, reached in self.step(nodes, (p, not forward))}
 
+    def steps(self, requests: Mapping[Step, set[Node]]) -> dict[Step, dict[Node, list[tuple[Triple, Node]]]]:
+        """For each step and each of its nodes, the triples leaving the node by the step and the
+        node each reaches (``step`` for every step of a walk level, in one source call)."""
+        requests = {(p, fwd): [n for n in nodes if not (fwd and isinstance(n, Literal))] for (p, fwd), nodes in requests.items()}
+        requests = {step: nodes for step, nodes in requests.items() if nodes}
+        out: dict[Step, dict[Node, list[tuple[Triple, Node]]]] = {step: {} for step in requests}
+        local = GraphSource(self.contribution)
+        found = match_steps(self.source, requests) if requests else {}
+        for (p, forward), nodes in requests.items():
+            by_node = out[(p, forward)]
+            for t in _chain(found.get((p, forward), ()), local.match(nodes, p, forward)):
+                start, reached = (t[0], t[2]) if forward else (t[2], t[0])
+                by_node.setdefault(start, []).append((t, reached))
+        return out
+
 
 def _chain(*iterables: Iterable[Triple]) -> Iterator[Triple]:
     for it in iterables:
@@ -144,11 +169,17 @@ def _affected(contribution: Graph, both: _Union, words: frozenset[Word]) -> set[
         starts.setdefault((None, True), set()).add(s)
         if not isinstance(o, Literal):
             starts.setdefault((p, False), set()).add(o)
-    out: set[Node] = set()
-    for last, positions in starts.items():
+    # One walk for all the last steps: each has its own subtree, under a marker step from the root.
+    marked: list[Word] = []
+    start: dict[Step, set[Node]] = {}
+    for number, (last, positions) in enumerate(starts.items()):
         prefixes = [tuple(reversed(w[:-1])) for w in words if w[-1] == last]
         if prefixes:
-            out |= _walk(positions, _Trie(prefixes), both, backwards=True)
+            marker = (URIRef(f"urn:innograph:walk:{number}"), True)
+            marked += [(marker, *prefix) for prefix in prefixes]
+            start[marker] = positions
+    trie = _Trie(marked)
+    out = _walk_from({trie.children[0][marker]: positions for marker, positions in start.items()}, trie, both, backwards=True)
     return {n for n in out if not isinstance(n, Literal)}
 
 
@@ -169,16 +200,22 @@ class _Trie:
 
 
 def _walk(start: set[Node], trie: _Trie, both: _Union, *, backwards: bool, out: Graph | None = None) -> set[Node]:
-    """Walk the trie from ``start``, one call per trie edge and level; return where words end.
+    """Walk the trie from ``start`` at its root; return the nodes where words end.
 
     Backwards, each step is taken in reverse (who reaches these nodes by it).  Forwards, every
     triple crossed is added to ``out``.
     """
+    return _walk_from({0: set(start)}, trie, both, backwards=backwards, out=out)
+
+
+def _walk_from(level: dict[int, set[Node]], trie: _Trie, both: _Union, *, backwards: bool, out: Graph | None = None) -> set[Node]:
+    """Walk the trie from the nodes given at some of its positions, level by level: all the
+    steps of a level are asked of the source at once (one or two queries, not one per edge)."""
     ends: set[Node] = set()
-    level: dict[int, set[Node]] = {0: set(start)}
     seen: set[tuple[int, Node]] = set()
     while level:
-        nxt: dict[int, set[Node]] = {}
+        fresh: dict[int, set[Node]] = {}
+        requests: dict[Step, set[Node]] = {}
         for at, nodes in level.items():
             nodes = {n for n in nodes if (at, n) not in seen}
             seen.update((at, n) for n in nodes)
@@ -186,14 +223,23 @@ def _walk(start: set[Node], trie: _Trie, both: _Union, *, backwards: bool, out: 
                 continue
             if at in trie.ends:
                 ends |= nodes
-            for step, child in trie.children[at].items():
-                if backwards:
-                    nxt.setdefault(child, set()).update(both.back(nodes, step))
-                    continue
-                for triple, reached in both.step(nodes, step):
-                    out.add(triple)
-                    if trie.children[child]:
-                        nxt.setdefault(child, set()).add(reached)
+            fresh[at] = nodes
+            for p, forward in trie.children[at]:
+                requests.setdefault((p, forward != backwards), set()).update(nodes)
+        found = both.steps(requests) if requests else {}
+        nxt: dict[int, set[Node]] = {}
+        for at, nodes in fresh.items():
+            for (p, forward), child in trie.children[at].items():
+                by_node = found.get((p, forward != backwards), {})
+                deeper = bool(trie.children[child])
+                for n in nodes:
+                    for triple, reached in by_node.get(n, ()):
+                        if backwards:
+                            nxt.setdefault(child, set()).add(reached)
+                            continue
+                        out.add(triple)
+                        if deeper:
+                            nxt.setdefault(child, set()).add(reached)
         level = nxt
     return ends
 
