@@ -14,7 +14,7 @@ import pytest
 import schemathesis
 
 import innograph
-from innograph import create_app
+from innograph import create_app, protocol, sparql
 from innograph.config import SETTINGS
 from innograph.openapi import DOCUMENT
 
@@ -36,12 +36,20 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule)
 
 
+def refused(rule) -> set[str]:
+    """Methods a rule routes only to refuse them with its own 405 (/sparql: PUT, DELETE, PATCH)."""
+    if rule.endpoint == "sparql.endpoint":
+        return {m.lower() for m in set(sparql.ROUTED_METHODS) - set(protocol.ALLOWED_METHODS)}
+    return set()
+
+
 def routed(app) -> dict[str, set[str]]:
-    """{OpenAPI path: methods the app answers on purpose}: HEAD added by Werkzeug to a GET and
-    OPTIONS added by Flask are left out (they may be documented, need not be)."""
+    """{OpenAPI path: methods the app answers on purpose}: HEAD added by Werkzeug to a GET,
+    OPTIONS added by Flask (they may be documented, need not be) and methods routed only to be
+    refused are left out."""
     found: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        methods = {m.lower() for m in rule.methods or ()}
+        methods = {m.lower() for m in rule.methods or ()} - refused(rule)
         if "get" in methods and rule.endpoint != "sparql.endpoint":
             methods.discard("head")
         if getattr(rule, "provide_automatic_options", False):
@@ -51,10 +59,10 @@ def routed(app) -> dict[str, set[str]]:
 
 
 def answered(app) -> dict[str, set[str]]:
-    """{OpenAPI path: every method the app answers, automatic ones included}."""
+    """{OpenAPI path: every method the app serves, automatic ones included}."""
     found: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        found.setdefault(openapi_path(rule.rule), set()).update(m.lower() for m in rule.methods or ())
+        found.setdefault(openapi_path(rule.rule), set()).update({m.lower() for m in rule.methods or ()} - refused(rule))
     return found
 
 
