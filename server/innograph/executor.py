@@ -30,6 +30,7 @@ from .worker import _FRAME, send_msg
 
 __all__ = ["Job", "QueryOutcome", "QueryError", "QueryTimeout", "QueryService"]
 EXPORT_TIMEOUT_FACTOR = 20  # a dump of the whole dataset is one long, legitimate query
+DESCRIBE_DELAY = 1.0  # seconds of quiet after writes before graph/void is refreshed
 
 
 def executor_memory(workers: int) -> int:
@@ -67,6 +68,8 @@ class QueryService:
         self.pool = Pool(config, workers)
         self._write_lock = threading.Lock()
         self._journal: Any = None
+        self._describe_due: float | None = None  # when graph/void is to be refreshed after writes
+        self._describer: threading.Thread | None = None
 
     @property
     def generation(self) -> int:
@@ -173,7 +176,37 @@ class QueryService:
             if reply[0] != "written":
                 raise QueryError("unavailable", f"the write is journaled but could not be applied: {reply[1]}")
             self.pool.new_generation(reply[1])
+            self._describe_due = time.monotonic() + DESCRIBE_DELAY
+            if self._describer is None:
+                self._describer = threading.Thread(target=self._describe_later, name="innograph-void", daemon=True)
+                self._describer.start()
         return self.generation
+
+    def _describe_later(self) -> None:
+        """Refresh graph/void once writes have been quiet for DESCRIBE_DELAY seconds: counting every
+        graph takes seconds at 1M triples, so a burst of contributions pays for it once, after
+        their 201s. Until then graph/void describes the dataset as it was before the burst."""
+        while not self.pool.is_closed:
+            with self._write_lock:
+                due = self._describe_due
+                if due is not None and time.monotonic() >= due:
+                    self._describe_due = None
+                    try:
+                        reply = self.pool.request(("describe",))
+                        if reply[0] == "written":
+                            self.pool.new_generation(reply[1])
+                    except Exception:  # noqa: BLE001 - a derived graph; the next write retries
+                        self._describe_due = time.monotonic() + DESCRIBE_DELAY
+            time.sleep(0.1 if due is None else max(0.05, min(0.5, due - time.monotonic())))
+
+    def describe_now(self) -> None:
+        """Refresh graph/void at once if a write left it stale (tests, and before a dump)."""
+        with self._write_lock:
+            if self._describe_due is not None:
+                self._describe_due = None
+                reply = self.pool.request(("describe",))
+                if reply[0] == "written":
+                    self.pool.new_generation(reply[1])
 
     def status(self, counts: bool = False) -> dict[str, Any]:
         """For /health: generation, mode, executor pids, seconds the store took to open, and the

@@ -151,6 +151,10 @@ class Pool:
             except (EOFError, ConnectionError, OSError) as error:
                 raise QueryError("unavailable", f"the store process ended: {error}") from None
 
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Kill the executors, stop the fork server (idempotent; registered with atexit)."""
         with self._cond:

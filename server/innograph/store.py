@@ -117,16 +117,19 @@ def apply_ops(store: Store, ops: Iterable[Mapping[str, Any]]) -> tuple[set[str],
     return added, removed
 
 
-def apply_write(store: Store, ops: Iterable[Mapping[str, Any]]) -> None:
+def apply_write(store: Store, ops: Iterable[Mapping[str, Any]], describe: bool = True) -> None:
     """Apply one write and bring the derived graphs up to date: graph/inferred incrementally when
     the write only adds instance data (a contribution), by a rebuild after a removal or a schema
-    change; then graph/void (its counts describe every graph)."""
+    change; then graph/void (its counts describe every graph) unless ``describe`` is False — the
+    server passes False and refreshes graph/void a moment later, once for a burst of writes,
+    because counting every graph takes seconds at 1M triples (a contribution must not wait)."""
     added, removed = apply_ops(store, ops)
     if removed or inference.touches_schema(store, added):
         inference.rebuild(store)
     else:
         inference.extend(store, added)
-    void.refresh(store)
+    if describe:
+        void.refresh(store)
 
 
 def check_ops(ops: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -135,6 +135,8 @@ class ForkServer:
             send_msg(self.ctl, ("spawned", self.spawn(fds[0]), self.generation))
         elif op == "write":
             send_msg(self.ctl, self.write(message[1]))
+        elif op == "describe":
+            send_msg(self.ctl, self.describe())
         elif op == "status":
             send_msg(self.ctl, ("status", self.status()))
         elif op == "shutdown":
@@ -171,8 +173,21 @@ class ForkServer:
             if self.config["mode"] == "disk":
                 self._write_disk(record)
             else:
-                store.apply_write(self.store, record["ops"])
+                store.apply_write(self.store, record["ops"], describe=False)  # graph/void: see describe()
         except Exception as error:  # noqa: BLE001 - reported to the web process, which raises
+            return ("error", f"{type(error).__name__}: {error}")
+        self.generation += 1
+        return ("written", self.generation)
+
+    def describe(self) -> tuple[Any, ...]:
+        """Refresh graph/void after writes (asked by the web process once a burst of writes is over)."""
+        from . import void
+
+        if self.config["mode"] == "disk":  # _write_disk reopened the store: it is described already
+            return ("written", self.generation)
+        try:
+            void.refresh(self.store)
+        except Exception as error:  # noqa: BLE001 - reported to the web process
             return ("error", f"{type(error).__name__}: {error}")
         self.generation += 1
         return ("written", self.generation)
