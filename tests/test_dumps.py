@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import threading
+import urllib.parse
+import urllib.request
 
 import pytest
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store, parse
 
-from innograph import create_app, dumps, void
+from innograph import create_app, dumps, overlap, void
 from innograph.namespaces import PREFIXES
 
 import inprocess
@@ -77,7 +80,7 @@ def test_the_default_graph_counts_in_the_union():
     store.extend([Quad(a, p, b), Quad(a, p, b, NamedNode(EX + "g")), Quad(a, p, Literal("x"), NamedNode(EX + "g"))])
     lines = dump_bytes(store, "innograph.nt").splitlines()
     assert len(lines) == 2 and quads_of(b"\n".join(lines), RdfFormat.N_TRIPLES) == union_of(store)
-    assert dumps.graph_order(store)[0] == DefaultGraph()
+    assert [g for g, _ in overlap.census(store.query, with_default=True)] == [DefaultGraph(), NamedNode(EX + "g")]
 
 
 @pytest.mark.parametrize("name", ["innograph.trig", "innograph.nq", "innograph.ttl", "innograph.nt", "innograph.jsonld"])
@@ -170,11 +173,61 @@ def test_no_path_outside_the_table_is_served(client, path):
 def test_the_index_lists_every_file_as_json_and_html(client):
     listing = client.get("/dumps/", headers={"Accept": "application/json"}).get_json()
     names = [f["name"] for f in listing["files"]]
+    assert listing["files"][0]["url"] == "http://127.0.0.1:8000/dumps/innograph.trig"
     assert len(names) == 18 and "innograph.nq.gz" in names and "network/collaboration.gexf" in names
     client.get("/dumps/innograph.ttl")
     sizes = {f["name"]: f["bytes"] for f in client.get("/dumps/").get_json()["files"]}
     assert sizes["innograph.ttl"] > 0 and sizes["innograph.trig"] is None
     page = client.get("/dumps/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "en"})
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert b'href="http://localhost/dumps/innograph.nq.gz"' in page.data and b"CC BY 4.0" in page.data
+    assert b'href="/dumps/innograph.nq.gz"' in page.data and b"CC BY 4.0" in page.data
+    assert b"curl -O http://127.0.0.1:8000/dumps/innograph.nq.gz" in page.data  # PUBLIC_URL
     assert client.get("/dumps/network/").status_code == 303
+
+
+# -- a real server (executors, fork server, the repository's data) --------------------------------
+
+
+def _get(url: str, accept: str = "*/*") -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def _count(live_server: str, query: str) -> int:
+    url = f"{live_server}/sparql?" + urllib.parse.urlencode({"query": query})
+    return int(json.loads(_get(url, "application/sparql-results+json")[2])["results"]["bindings"][0]["n"]["value"])
+
+
+def test_a_real_server_serves_the_store_it_holds(live_server):
+    status, headers, body = _get(f"{live_server}/dumps/innograph.nq.gz")
+    assert status == 200 and headers["Content-Type"] == "application/gzip" and "Content-Encoding" not in headers
+    quads = quads_of(gzip.decompress(body), RdfFormat.N_QUADS)
+    assert len(quads) == _count(live_server, "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }")
+    triples = quads_of(_get(f"{live_server}/dumps/innograph.nt")[2], RdfFormat.N_TRIPLES)
+    assert triples == {q.triple for q in quads}
+    described = _count(live_server, "SELECT ?n { GRAPH <https://w3id.org/innograph/graph/void> "
+                                    "{ <https://w3id.org/innograph/id/dataset/innograph> <http://rdfs.org/ns/void#triples> ?n } }")
+    assert described == len({q.triple for q in quads if q.graph_name.value != void.GRAPH})
+    description = quads_of(_get(f"{live_server}/.well-known/void", "text/turtle")[2], RdfFormat.TURTLE)
+    assert f'<{void.DATASET}#innograph.nq.gz> <http://www.w3.org/ns/dcat#byteSize> "{len(body)}"'.encode() in _get(
+        f"{live_server}/.well-known/void?format=nt")[2] and len(description) > 100
+
+
+def test_a_real_server_serves_the_networks(live_server):
+    import networkx as nx
+
+    status, headers, body = _get(f"{live_server}/dumps/network/collaboration.graphml")
+    assert status == 200 and headers["Content-Type"] == "application/graphml+xml; charset=utf-8"
+    assert headers["Content-Disposition"] == "attachment; filename=collaboration.graphml"
+    assert nx.read_graphml(io.BytesIO(body)).number_of_nodes() > 0
+    assert _get(f"{live_server}/dumps/network/collaboration-edges.csv")[1]["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_only_graphs_that_can_repeat_an_earlier_one_are_joined():
+    store = fixture_store()
+    graph = "https://w3id.org/innograph/graph/"
+    queries = {g.value: q for g, q in overlap.repeats(overlap.census(store.query))}
+    assert queries[graph + "ontology"] is None  # rdfs:subClassOf: no other graph has the predicate
+    repeated = {(t["s"].value, t["p"].value, t["o"].value) for t in store.query(queries[graph + "inferred"])}
+    assert repeated == {(EX + "project/pr1", "https://w3id.org/innograph/ontology#carriedBy", EX + "organisation/c1")}

@@ -7,9 +7,9 @@ users expect, not a ``Content-Encoding`` their client may silently undo). Networ
 (``network/*``) are written by netexport.py.
 
 Memory stays flat: pyoxigraph writes quad formats straight from the store; the union formats
-stream the graphs one after the other through ``pyoxigraph.serialize``, largest graph first, and
-drop a triple from a later graph only if an earlier one states it (one SPARQL join per graph finds
-those; its result is as small as the overlap between sources). No set of all triples is built.
+write the graphs one after the other, largest first, with pyoxigraph's own dump, except that a
+triple an earlier graph states is left out of a later one (overlap.py finds those; the set is as
+small as the overlap between sources). No set of all triples is built.
 
 :func:`produce` writes one file where the store is (an executor, for publish.py's /dumps/);
 ``innograph export`` calls :func:`export`, which writes the same bytes. No Flask here.
@@ -25,7 +25,7 @@ from typing import IO
 
 from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Store, Triple, serialize
 
-from . import netexport
+from . import netexport, overlap
 
 GZIP = "application/gzip"
 GZIP_LEVEL = 6  # zlib's default: level 9 is ~3x slower for ~5 % smaller files
@@ -78,31 +78,6 @@ def distributions() -> list[tuple[str, str, str, bool, str | None]]:
 # -- writing (in the process that holds the store) ----------------------------------------------
 
 
-def graph_order(store: Store) -> list[NamedNode | DefaultGraph]:
-    """The default graph (if not empty), then the named graphs, largest first, then by IRI."""
-    counts = {row["g"]: int(row["n"].value) for row in store.query("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
-    order: list[NamedNode | DefaultGraph] = sorted(counts, key=lambda g: (-counts[g], str(g)))
-    if next(store.quads_for_pattern(None, None, None, DefaultGraph()), None) is not None:
-        order.insert(0, DefaultGraph())
-    return order
-
-
-def _stated_before(store: Store, graph: NamedNode | DefaultGraph, before: list[NamedNode | DefaultGraph]) -> set[Triple]:
-    """The triples of ``graph`` that a graph of ``before`` also states (IRIs from the store are
-    safe to write between ``<>``)."""
-    if not isinstance(graph, NamedNode):
-        return set()
-    named = " ".join(f"<{g.value}>" for g in before if isinstance(g, NamedNode))
-    patterns = [f"VALUES ?h {{ {named} }} GRAPH ?h {{ ?s ?p ?o }}"] if named else []  # measured: faster than FILTER(?h IN ...)
-    if DefaultGraph() in before:
-        patterns.append("?s ?p ?o")  # the default graph itself: this query is not on the union
-    found: set[Triple] = set()
-    for pattern in patterns:
-        rows = store.query(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} {pattern} }}")
-        found.update(Triple(r["s"], r["p"], r["o"]) for r in rows)
-    return found
-
-
 class _AfterPrefixes:
     """Passes output on, without the ``@prefix`` lines it starts with (already written once)."""
 
@@ -124,11 +99,15 @@ class _AfterPrefixes:
         pass
 
 
+def _skips(store: Store) -> Iterator[tuple[NamedNode | DefaultGraph, set[Triple]]]:
+    """Each graph, with the triples of it that an earlier graph states (overlap.py)."""
+    for graph, query in overlap.repeats(overlap.census(store.query, with_default=True)):  # the store's own default graph
+        yield graph, ({Triple(r["s"], r["p"], r["o"]) for r in store.query(query)} if query else set())
+
+
 def union_triples(store: Store) -> Iterator[Triple]:
     """Each triple of the union of the graphs once, graph after graph."""
-    order = graph_order(store)
-    for index, graph in enumerate(order):
-        skip = _stated_before(store, graph, order[:index])
+    for graph, skip in _skips(store):
         yield from (q.triple for q in store.quads_for_pattern(None, None, None, graph) if not skip or q.triple not in skip)
 
 
@@ -139,10 +118,8 @@ def write_union(store: Store, output: IO[bytes], fmt: RdfFormat, prefixes: dict[
     if fmt not in (RdfFormat.TURTLE, RdfFormat.N_TRIPLES):
         serialize(union_triples(store), output, fmt, prefixes=prefixes)
         return
-    order = graph_order(store)
-    for index, graph in enumerate(order):
+    for index, (graph, skip) in enumerate(_skips(store)):
         out = output if index == 0 or not prefixes else _AfterPrefixes(output)
-        skip = _stated_before(store, graph, order[:index])
         if skip:
             quads = store.quads_for_pattern(None, None, None, graph)
             serialize((q.triple for q in quads if q.triple not in skip), out, fmt, prefixes=prefixes)

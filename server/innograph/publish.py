@@ -109,8 +109,6 @@ def _send(name: str) -> Response:
     runtime, cache, version = _state()
     path = cache.get(version, name, _build(runtime))
     media = DUMPS[name].media_type if name in DUMPS else netexport.MEDIA_TYPES[netexport.FILES[name][1]]
-    if media.startswith("text/"):
-        media += "; charset=utf-8"
     return send_file(path, mimetype=media, as_attachment=True, download_name=name.rsplit("/", 1)[-1], conditional=True, etag=True, max_age=60)
 
 
@@ -141,8 +139,8 @@ def _sizes(cache: FileCache, version: str) -> dict[str, int]:
 def index() -> Response:
     """The files, as HTML for browsers, JSON for everyone else (the RDF listing is the VoID)."""
     _, cache, version = _state()
-    sizes, root = _sizes(cache, version), request.url_root.rstrip("/")
-    files = [{"name": name, "url": f"{root}/dumps/{name}", "media_type": GZIP if packed else media, "format": media,
+    sizes, root = _sizes(cache, version), current_app.config["PUBLIC_URL"]  # the server's public URL (setting)
+    files = [{"name": name, "url": f"{root}/dumps/{name}", "href": f"{request.script_root}/dumps/{name}", "media_type": GZIP if packed else media, "format": media,
               "gzip": packed, "network": network, "bytes": sizes.get(name),
               "graphs": name in DUMPS and not DUMPS[name].union} for name, media, _, packed, network in distributions()]
     wants_html = request.args.get("format") == "html" or (not request.args.get("format") and negotiation.prefers_html(request.headers.get("Accept")))

@@ -11,7 +11,7 @@ Counts (SPARQL aggregates, memory bounded by the overlap between graphs, not by 
 (the SPARQL default graph, the Turtle and N-Triples dumps); of each named graph (``void:subset``),
 its own size. Property partitions count distinct triples per predicate (they sum to the total),
 class partitions distinct instances per class. A triple stated in several graphs is counted once:
-the copies are found by one join per graph (largest graph first), as dumps.py does.
+the copies are found as for the union dumps (overlap.py).
 
 This module imports only pyoxigraph: it runs where the store is (loader, fork server).
 """
@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple
+
+from . import overlap
 
 BASE = "https://w3id.org/innograph/"
 DATASET = BASE + "id/dataset/innograph"
@@ -88,38 +90,26 @@ def _rows(store: Store | Any, query: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in rows]
 
 
-def graph_sizes(store: Store) -> dict[NamedNode, int]:
-    """Triples per named graph, graph/void left out."""
-    rows = _rows(store, "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
-    return {r["g"]: int(r["n"].value) for r in rows if r["g"] != NamedNode(GRAPH)}
-
-
-def _copies(store: Store | Any, order: list[NamedNode]) -> dict[tuple[NamedNode, NamedNode | None], int]:
-    """(predicate, class for rdf:type) -> quads whose triple an earlier graph of ``order`` states.
-    One join per graph after the first, as dumps.py does for the union dumps."""
-    counts: dict[tuple[NamedNode, NamedNode | None], int] = {}
-    for index, graph in enumerate(order[1:], 1):
-        earlier = " ".join(f"<{g.value}>" for g in order[:index])
-        rows = _rows(store, f"""SELECT ?p ?c (COUNT(*) AS ?n) {{ SELECT DISTINCT ?s ?p ?o ?c {{
-  GRAPH <{graph.value}> {{ ?s ?p ?o }} VALUES ?h {{ {earlier} }} GRAPH ?h {{ ?s ?p ?o }}
-  BIND(IF(?p = <{NS['rdf']}type>, ?o, ?none) AS ?c) }} }} GROUP BY ?p ?c""")
-        for r in rows:
-            counts[(r["p"], r["c"])] = counts.get((r["p"], r["c"]), 0) + int(r["n"].value)
-    return counts
-
-
-def partitions(store: Store, sizes: dict[NamedNode, int]) -> tuple[dict[NamedNode, int], dict[NamedNode, int]]:
-    """(distinct triples per property, distinct instances per class) over the union."""
-    order = sorted(sizes, key=lambda g: (-sizes[g], g.value))
-    copies = _copies(store, order)
-    outside = f"FILTER(?g != <{GRAPH}>)"
-    properties = {r["p"]: int(r["n"].value) for r in _rows(store, f"SELECT ?p (COUNT(*) AS ?n) {{ GRAPH ?g {{ ?s ?p ?o }} {outside} }} GROUP BY ?p")}
-    classes = {r["c"]: int(r["n"].value) for r in _rows(store, f"SELECT ?c (COUNT(*) AS ?n) {{ GRAPH ?g {{ ?s a ?c }} {outside} }} GROUP BY ?c")}
-    for (prop, cls), n in copies.items():
-        properties[prop] -= n
-        if cls is not None:
-            classes[cls] -= n
-    return properties, classes
+def partitions(store: Store | Any) -> tuple[dict[NamedNode, int], dict[NamedNode, int], dict[NamedNode, int]]:
+    """(triples per named graph, distinct triples per property, distinct instances per class):
+    one counting scan, minus the copies a later graph repeats (overlap.py); graph/void left out."""
+    graphs = [(g, keys) for g, keys in overlap.census(lambda text: _rows(store, text)) if g != NamedNode(GRAPH)]
+    sizes = {g: sum(keys.values()) for g, keys in graphs}
+    properties: dict[NamedNode, int] = {}
+    classes: dict[NamedNode, int] = {}
+    for _, keys in graphs:
+        for (prop, cls), n in keys.items():
+            properties[NamedNode(prop)] = properties.get(NamedNode(prop), 0) + n
+            if cls is not None:
+                classes[NamedNode(cls)] = classes.get(NamedNode(cls), 0) + n
+    for _, query in overlap.repeats(graphs):
+        if query is not None:
+            rows = _rows(store, f"SELECT ?p ?c (COUNT(*) AS ?n) {{ {{ {query} }} {overlap.KEY_BIND} }} GROUP BY ?p ?c")
+            for r in rows:
+                properties[r["p"]] -= int(r["n"].value)
+                if r["c"] is not None:
+                    classes[r["c"]] -= int(r["n"].value)
+    return sizes, properties, classes
 
 
 def _namespace(value: str) -> str:
@@ -142,8 +132,7 @@ def build_description(store: Store | Any) -> list[Quad]:
     """
     from .dumps import distributions  # dumps.py serves this description: import it late
 
-    sizes = graph_sizes(store)
-    properties, classes = partitions(store, sizes)
+    sizes, properties, classes = partitions(store)
     ds = NamedNode(DATASET)
     out: list[Triple] = [Triple(ds, iri("rdf:type"), iri("void:Dataset")), Triple(ds, iri("rdf:type"), iri("dcat:Dataset"))]
     out += _texts(ds, "dcterms:title", "title")
