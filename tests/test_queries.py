@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from pyoxigraph import NamedNode, QueryResultsFormat, Store
 
-from innograph import catalogue, inference, loader, namespaces
+from innograph import catalogue, loader, namespaces
 from innograph.store import open_for_queries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,29 +35,13 @@ INFERRED = NamedNode(namespaces.graph_iri("inferred"))
 STANDARD_PREFIXES = set(namespaces.STANDARD_VOCABULARIES)
 
 
-def build() -> Store:
-    """The store DESIGN.md describes: each file of the repository in the graph
-    ``loader.repository_plan`` gives it (several files may share one: ontology/*.ttl), then
-    graph/inferred computed by the server's own ``inference.rebuild``."""
-    store = Store()
-    for path, graph in loader.repository_plan(ROOT):
-        store.load(path=str(path), format=loader.rdf_format(path), to_graph=NamedNode(graph), base_iri=path.resolve().as_uri())
-    inference.rebuild(store)
-    return store
-
-
 @pytest.fixture(scope="module")
-def store() -> Store:
-    return build()
-
-
-@pytest.mark.xfail(strict=True, reason="innograph load replaces a graph per triples file, so of ontology/*.ttl only "
-                   "the last file loaded stays in graph/ontology (concepts.ttl is dropped); reported to the runtime")
-def test_innograph_load_builds_the_same_store(tmp_path):
-    """The queries' store is the one ``innograph load`` builds (when this passes, drop the xfail)."""
-    loader.load(tmp_path, ROOT)
-    served = open_for_queries(tmp_path, "memory")
-    assert set(served.quads_for_pattern(None, None, None, None)) == set(build().quads_for_pattern(None, None, None, None))
+def store(tmp_path_factory) -> Store:
+    """The store ``innograph load`` builds from the repository (ontology, shapes, data, then
+    graph/inferred and graph/void), opened as ``innograph serve`` opens it."""
+    root = tmp_path_factory.mktemp("queries-store")
+    loader.load(root, ROOT)
+    return open_for_queries(root, "memory")
 
 
 def run(store: Store, text: str) -> dict:
