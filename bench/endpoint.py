@@ -73,6 +73,41 @@ DISCOVERY = {
     "class": "SELECT DISTINCT ?v WHERE { ?s a ?v FILTER(STRSTARTS(STR(?v), 'https://w3id.org/innograph/ontology#')) }",
 }
 SAMPLE = 400  # values kept per parameter kind
+# Extra environment of the innograph processes (load and serve): PYTHONPATH when --src is given.
+INNOGRAPH_ENV: dict[str, str] = {}
+NICE = {"value": 0}  # --nice: the scheduling weight of the servers' and the load generator's autogroups
+
+
+def set_autogroup_nice(pid: int | str, value: int) -> bool:
+    """Linux schedules by autogroup (one per session): a server started in its own session gets one
+    share of the CPU, whatever its threads or processes. A negative nice (root) gives the measured
+    processes precedence over other sessions' jobs on a shared machine. False if not possible."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(f"{value}\n")
+        return True
+    except OSError:
+        return False
+
+
+def use_source(ref: str, out_dir: Path) -> str:
+    """Run innograph from ``git archive REF server`` instead of the working tree (which other people
+    may be editing while a run lasts); returns the commit. ``worktree``: the working tree as it is;
+    a directory that holds ``innograph/``: that copy (PYTHONPATH)."""
+    if Path(ref, "innograph", "__init__.py").is_file():  # a directory holding a (patched) copy of the package
+        INNOGRAPH_ENV["PYTHONPATH"] = str(Path(ref).resolve())
+        return f"directory {Path(ref).resolve()}"
+    if ref == "worktree":
+        INNOGRAPH_ENV.clear()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "server"], capture_output=True, text=True).stdout
+        return f"{_git_commit()} + working tree" + (" (server/ modified)" if dirty.strip() else "")
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref], capture_output=True, text=True, check=True).stdout.strip()
+    target = out_dir / f"src-{commit}"
+    if not (target / "server" / "innograph").is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "server"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    INNOGRAPH_ENV["PYTHONPATH"] = str(target / "server")
+    return commit
 
 
 # -- data and store ------------------------------------------------------------------------------
@@ -115,7 +150,8 @@ def ensure_store(data: Path, store: Path, log: Any = print) -> tuple[Path, float
         shutil.rmtree(store)
     log(f"innograph load --store {store} {data} ...")
     started = time.perf_counter()
-    subprocess.run([str(BIN / "innograph"), "load", "--store", str(store), str(data)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(BIN / "innograph"), "load", "--store", str(store), str(data)], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, **INNOGRAPH_ENV})
     seconds = time.perf_counter() - started
     log(f"  {seconds:.1f} s")
     manifest = json.loads(current.read_text("utf-8"))
@@ -218,6 +254,8 @@ class Server:
         with open(self.log_file, "wb") as out:
             self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          env=self.env(), start_new_session=True)
+        if NICE["value"]:
+            set_autogroup_nice(self.proc.pid, NICE["value"])
         self.wait_ready()
         self.start_seconds = time.perf_counter() - started
 
@@ -228,6 +266,7 @@ class Server:
         import http.client
 
         deadline = time.monotonic() + timeout
+        failing_since = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_file}")
@@ -239,6 +278,10 @@ class Server:
                 conn.close()
                 if ok(response.status):
                     return
+                if response.status != 503:  # 503: still loading; anything else for a minute: broken
+                    failing_since = failing_since or time.monotonic()
+                    if time.monotonic() - failing_since > 60:
+                        raise RuntimeError(f"{self.name} answers {url} with HTTP {response.status}; see {self.log_file}")
             except OSError:
                 pass
             time.sleep(0.1)
@@ -317,7 +360,7 @@ class InnographServer(Server):
         return [str(BIN / "innograph"), "serve", "--store", str(self.store), "--port", str(self.port), "--host", HOST]
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "INNOGRAPH_REPO_DIR": str(ROOT)}
+        return {**os.environ, "INNOGRAPH_REPO_DIR": str(ROOT), **INNOGRAPH_ENV}
 
     def wait_ready(self) -> None:
         self._poll("/sparql?query=ASK%7B%7D", lambda status: status == 200)
@@ -566,7 +609,7 @@ def run_load(server: Server, items: list[Item], templates: list[Template], concu
     start = time.monotonic() + 0.5
     deadline = start + duration
     pipes, procs = [], []
-    server_cpu = cpu_seconds(server.pids())
+    sampler = CpuSampler(server.proc.pid)
     busy = _busy_seconds()
     for k in range(concurrency):
         ours, theirs = ctx.Pipe(duplex=False)
@@ -578,7 +621,7 @@ def run_load(server: Server, items: list[Item], templates: list[Template], concu
     results = [pipe.recv() for pipe in pipes]
     for proc in procs:
         proc.join()
-    server_cpu_after = cpu_seconds(server.pids())
+    used, started = sampler.stop()
     busy = _busy_seconds() - busy
     per_template: dict[str, list[float]] = {t.name: [] for t in templates}
     errors: dict[str, int] = {}
@@ -594,15 +637,47 @@ def run_load(server: Server, items: list[Item], templates: list[Template], concu
         total_bytes += size
         client_cpu += cpu
     completed = sum(len(v) for v in per_template.values())
-    used = sum(server_cpu_after.get(pid, 0) - server_cpu.get(pid, 0) for pid in server_cpu_after)
     return {
         "concurrency": concurrency, "duration": duration, "completed": completed,
         "throughput": completed / duration, "errors": errors, "bytes": total_bytes,
         "client_cpu_seconds": round(client_cpu, 3), "server_cpu_seconds": round(used, 3),
+        "server_processes_started": started,
         # CPU used meanwhile by everything else on the machine (other users' jobs): noise to judge by
         "other_cpu_seconds": round(max(0.0, busy - used - client_cpu), 3), "loadavg": os.getloadavg()[0],
         "latencies": {name: latency_stats(lats) for name, lats in per_template.items() if lats},
     }
+
+
+class CpuSampler:
+    """CPU seconds used by a server's process tree while it runs, short-lived processes included:
+    a thread reads /proc every ``interval`` s and keeps the last value seen for every process (the
+    CPU of a process that dies is lost for at most one interval: innograph's executors are
+    recycled, and their parent ignores SIGCHLD, so no cutime accumulates anywhere)."""
+
+    def __init__(self, root: int, interval: float = 0.1) -> None:
+        import threading
+
+        self.root, self.interval = root, interval
+        self.first = cpu_seconds(process_tree(root))
+        self.last = dict(self.first)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        self.last.update(cpu_seconds(process_tree(self.root)))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def stop(self) -> tuple[float, int]:
+        """(CPU seconds used since the start, processes that appeared meanwhile)."""
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        used = sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
+        return used, len(set(self.last) - set(self.first))
 
 
 def latency_stats(values: list[float]) -> dict[str, float | int]:
@@ -698,7 +773,7 @@ def _num(value: float | None, width: int, digits: int = 2) -> str:
 def print_table(report: dict[str, Any]) -> None:
     s = report["summary"]
     print(f"\n{report['triples_label']} triples ({report['quads']} quads served), {report['duration']:g} s per run, best of "
-          f"{report['repeat']}, {report['machine']['cpus']} CPUs, {report['oxigraph_version']}")
+          f"{report['repeat']}, {report['machine']['cpus']} CPUs, autogroup nice {report['nice']}, {report['oxigraph_version']}")
     print(f"\n{'mix':<8} {'conc':>4} {'innograph q/s':>14} {'oxigraph q/s':>13} {'ratio':>6}   server CPU ms/query innograph / oxigraph")
     for row in s["throughput"]:
         print(f"{row['mix']:<8} {row['concurrency']:>4} {_num(row['innograph'], 14, 1)} {_num(row['oxigraph'], 13, 1)} {_num(row['ratio'], 6)}"
@@ -769,10 +844,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=Path, default=BENCH / "queries")
     parser.add_argument("--data-dir", type=Path, default=BENCH / "data")
     parser.add_argument("--out-dir", type=Path, default=BENCH / "out")
+    parser.add_argument("--src", default="worktree", metavar="REF",
+                        help="innograph code to run: 'worktree' (default), a git ref (extracted with git archive into "
+                             "bench/out/src-COMMIT: stable while others edit the working tree), or a directory holding "
+                             "an innograph package (a patched copy, to measure a fix)")
+    parser.add_argument("--nice", type=int, default=0,
+                        help="autogroup nice of the servers and of the load generator (e.g. -10, as root, on a machine "
+                             "shared with other jobs; default 0). Linux gives each session one share of the CPU")
     args = parser.parse_args(argv)
+    if args.nice:
+        if os.getpid() != os.getsid(0):
+            os.setsid()  # the load generator's own autogroup (its clients are forked from here)
+        if not set_autogroup_nice("self", args.nice):
+            parser.error("--nice: cannot set /proc/self/autogroup (needs Linux autogroups, and root for a negative value)")
+        NICE["value"] = args.nice
 
     triples = parse_size(args.triples)
     templates = load_templates(args.queries)
+    code = use_source(args.src, args.out_dir)
     data = ensure_data(triples, args.data_dir)
     snapshot, load_seconds = ensure_store(data, args.data_dir / f"store-synthetic-{triples}")
     store = snapshot.parent.parent
@@ -781,8 +870,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "triples_label": args.triples, "triples": triples, "quads": quads,
         "data": str(data), "snapshot": str(snapshot), "innograph_load_seconds": load_seconds, "repeat": args.repeat,
-        "duration": args.duration, "warmup": args.warmup, "concurrency": args.concurrency, "mixes": args.mixes,
-        "oxigraph_version": OxigraphServer.version(), "git_commit": _git_commit(),
+        "duration": args.duration, "warmup": args.warmup, "nice": args.nice, "concurrency": args.concurrency, "mixes": args.mixes,
+        "oxigraph_version": OxigraphServer.version(), "innograph_code": code,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "cpu": _cpu_model(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
         "innograph_settings": {k: v for k, v in os.environ.items() if k.startswith("INNOGRAPH_")},
@@ -813,6 +902,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if report.get("mismatches") else 0
 
 
+def stop_on_sigterm() -> None:
+    """SIGTERM/SIGHUP raise SystemExit, so that ``finally`` stops the server being measured."""
+    def handler(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
 def _git_commit() -> str | None:
     try:
         return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
@@ -831,4 +929,5 @@ def _cpu_model() -> str:
 
 
 if __name__ == "__main__":
+    stop_on_sigterm()
     sys.exit(main())
