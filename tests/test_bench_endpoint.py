@@ -56,6 +56,7 @@ def test_chunked_and_sized_responses_are_read_whole():
     listener.close()
 
 
+@pytest.mark.slow  # ~13 s on an idle 2-core machine, over 20 s when it is busy
 @pytest.mark.skipif(not (Path(sys.executable).parent / "oxigraph").exists(), reason="the oxigraph server (PyPI package oxigraph) is not installed")
 def test_benchmark_runs_against_both_servers(tmp_path):
     out = tmp_path / "out"
