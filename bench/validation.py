@@ -12,8 +12,11 @@ existing networks, existing organisations joining other networks, projects carri
 existing organisation, their fundings by an existing funder. Each run uses new IRIs.
 
 Reported per size: p50 / p95 / max of the whole validation, and of its two parts (the neighbourhood
-walk: SPARQL queries and term conversion; pySHACL on the small graph), the neighbourhood's triples
-and focus nodes, and the verdicts. Then the full-graph pySHACL time on the same data (the union of
+walk: SPARQL queries and term conversion; pySHACL on the small graph), the CPU time spent
+by this process, and by it and the executors together (figures that a busy machine inflates much
+less than elapsed time: on an idle machine the elapsed time is about the latter plus a few ms of
+round trips), the
+neighbourhood's triples and focus nodes, and the verdicts. Then the full-graph pySHACL time on the same data (the union of
 the data graphs as one rdflib graph, as ``innograph validate`` does), in a child process under a
 time limit ("did not finish in N s"), skipped above --full-max triples (rdflib holds ~1.5 KB per
 triple: 10M triples do not fit beside the store).
@@ -203,7 +206,7 @@ class Timed:
     def __init__(self) -> None:
         from innograph import validation
 
-        self.module, self.parts = validation, {"neighbourhood": 0.0, "pyshacl": 0.0}
+        self.module, self.parts = validation, {"neighbourhood": 0.0, "pyshacl": 0.0, "pyshacl_cpu": 0.0}
         self.originals = (validation.neighbourhood, validation.validate)
         self.near: Any = None
 
@@ -217,11 +220,12 @@ class Timed:
             return self.near
 
         def timed_validate(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 return validate(*args, **kwargs)
             finally:
                 self.parts["pyshacl"] += time.perf_counter() - started
+                self.parts["pyshacl_cpu"] += time.thread_time() - cpu
 
         self.module.neighbourhood, self.module.validate = timed_neighbourhood, timed_validate
         return self
@@ -230,8 +234,22 @@ class Timed:
         self.module.neighbourhood, self.module.validate = self.originals
 
     def reset(self) -> None:
-        self.parts = {"neighbourhood": 0.0, "pyshacl": 0.0}
+        self.parts = {"neighbourhood": 0.0, "pyshacl": 0.0, "pyshacl_cpu": 0.0}
         self.near = None
+
+
+def executors_cpu(service: Any) -> tuple[frozenset[int], float]:
+    """(executor pids, their CPU seconds so far) from /proc: the query side of a validation."""
+    pids = frozenset(service.status()["executors"])
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return pids, total
 
 
 def measure(store: Path, sizes: tuple[int, ...], runs: int, warmup: int, log: Any = print) -> dict[str, Any]:
@@ -256,17 +274,23 @@ def measure(store: Path, sizes: tuple[int, ...], runs: int, warmup: int, log: An
         results: dict[str, Any] = {"store_triples": sum(info["graphs"].values()), "open_seconds": round(open_seconds, 1), "sizes": {}}
         with Timed() as timer:
             for size in sizes:
-                totals, parts, near_triples, focus, verdicts = [], {"neighbourhood": [], "pyshacl": []}, [], [], []
+                totals, cpus, all_cpus, parts, near_triples, focus, verdicts = [], [], [], {name: [] for name in timer.parts}, [], [], []
                 for run in range(warmup + runs):
                     body, count = contributions.payload(size)
                     timer.reset()
-                    t0 = time.perf_counter()
+                    pids0, e0 = executors_cpu(service)
+                    t0, c0 = time.perf_counter(), time.thread_time()
                     payload = parse_payload(body, turtle, max_bytes=10 << 20, max_triples=100_000)
                     report = validate_contribution(payload.graph, source, shapes, allow_warnings=True)
                     elapsed = time.perf_counter() - t0
                     if run < warmup:
                         continue
                     totals.append(elapsed)
+                    here = time.thread_time() - c0
+                    pids1, e1 = executors_cpu(service)
+                    cpus.append(here)
+                    if pids1 == pids0:  # no executor replaced meanwhile: its CPU counts
+                        all_cpus.append(here + e1 - e0)
                     for name, seconds in timer.parts.items():
                         parts[name].append(seconds)
                     near_triples.append(len(timer.near.graph))
@@ -274,13 +298,16 @@ def measure(store: Path, sizes: tuple[int, ...], runs: int, warmup: int, log: An
                     verdicts.append(report.conforms)
                     if not report.conforms and verdicts.count(False) == 1:
                         log(f"    (a {count}-triple contribution does not conform: {[r.as_dict()['sourceShape'] for r in report.results][:3]})")
-                row = {"triples": count, "runs": runs, "total_ms": stats_ms(totals),
+                row = {"triples": count, "runs": runs, "total_ms": stats_ms(totals), "total_cpu_ms": stats_ms(cpus),
+                       "cpu_with_executors_ms": stats_ms(all_cpus) if all_cpus else None,
                        **{f"{name}_ms": stats_ms(values) for name, values in parts.items()},
                        "neighbourhood_triples_p50": int(statistics.median(near_triples)), "focus_nodes_p50": int(statistics.median(focus)),
                        "conforming": sum(verdicts)}
                 results["sizes"][str(size)] = row
                 log(f"  {count:>5} triples: p50 {row['total_ms']['p50']:>7.1f} ms  p95 {row['total_ms']['p95']:>7.1f} ms"
-                    f"  (walk p50 {row['neighbourhood_ms']['p50']:.1f}, pySHACL p50 {row['pyshacl_ms']['p50']:.1f};"
+                    f"  (CPU p50 {row['total_cpu_ms']['p50']:.1f} here,"
+                    f" {(row['cpu_with_executors_ms'] or {}).get('p50', float('nan')):.1f} with the executors'; walk p50 {row['neighbourhood_ms']['p50']:.1f},"
+                    f" pySHACL p50 {row['pyshacl_ms']['p50']:.1f}, its CPU {row['pyshacl_cpu_ms']['p50']:.1f};"
                     f" {row['neighbourhood_triples_p50']} triples, {row['focus_nodes_p50']} focus nodes; {row['conforming']}/{runs} conform)")
         return results
     finally:
