@@ -200,7 +200,7 @@ def memory(pids: list[int]) -> dict[str, Any]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
         except OSError:
             continue
-        row: dict[str, Any] = {"pid": pid, "cmd": cmdline[:160]}
+        row: dict[str, Any] = {"pid": pid, "ppid": _ppid(pid), "cmd": cmdline[:160]}
         for line in status.splitlines():
             if line.startswith(("VmRSS:", "VmHWM:")):
                 row[line.split(":")[0].lower()] = int(line.split()[1]) / 1024
@@ -216,6 +216,13 @@ def memory(pids: list[int]) -> dict[str, Any]:
     if rows and all("pss" in r for r in rows):
         total["pss_mib"] = round(sum(r["pss"] for r in rows), 1)
     return total
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
 
 
 def cpu_seconds(pids: list[int]) -> dict[int, float]:

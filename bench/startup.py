@@ -92,6 +92,13 @@ def innograph_startup(store: Path, out_dir: Path, mix_seconds: float) -> dict[st
             if now > 3600:
                 raise TimeoutError("innograph serve did not answer a query within an hour")
             time.sleep(0.05)
+        # A query sent while the store loads waits for it, so the loop above may end without
+        # having seen /health answer 200: poll it now (it answers as soon as the store is ready).
+        while health_at is None and time.perf_counter() - started < 3600:
+            if _answers(port, "/health") == 200:
+                health_at = time.perf_counter() - started
+            else:
+                time.sleep(0.05)
         result["http_seconds"] = round(http_at, 2)
         result["health_200_seconds"] = round(health_at, 2) if health_at is not None else None
         result["memory_idle"] = endpoint.memory(server.pids())
@@ -145,20 +152,16 @@ def measure(triples: int, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _role(cmd: str, pid: int, tree: list[dict[str, Any]]) -> str:
-    if "innograph.worker" in cmd:
-        parent = _ppid(pid)
-        return "executor" if any(r["pid"] == parent and "innograph.worker" in r["cmd"] for r in tree) else "fork server (store)"
-    if "oxigraph" in cmd:
+def _role(row: dict[str, Any], tree: list[dict[str, Any]]) -> str:
+    """What a process of the server is: its command line, and for the store's processes (same
+    command line) whether its parent is one of them (an executor) or not (the fork server)."""
+    if "innograph.worker" in row["cmd"]:
+        parent_is_worker = any(r["pid"] == row.get("ppid") and "innograph.worker" in r["cmd"] for r in tree)
+        return "executor" if parent_is_worker else "fork server (store)"
+    if "oxigraph" in row["cmd"]:
         return "oxigraph"
-    return "gunicorn"
-
-
-def _ppid(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return -1
+    parent_is_gunicorn = any(r["pid"] == row.get("ppid") for r in tree)
+    return "gunicorn worker" if parent_is_gunicorn else "gunicorn arbiter"
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
@@ -201,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         result = measure(endpoint.parse_size(size), args)
         for mem in (result["serve"]["memory_idle"], result["serve"]["memory"]):
             for p in mem["processes"]:
-                p["role"] = _role(p["cmd"], p["pid"], mem["processes"])
+                p["role"] = _role(p, mem["processes"])
         results.append(result)
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "innograph_code": code,
               "machine": {"cpus": os.cpu_count(), "cpu": endpoint._cpu_model(),
