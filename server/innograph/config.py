@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_TRIPLES", 100000, "Triples per contribution or validation request (413 beyond)."),
     Setting("ALLOW_SERVICE", False, "Allow SERVICE in queries (federated queries make outbound requests: off by default)."),
     Setting("TOKENS", "./var/tokens", "File of hashed contribution tokens."),
+    Setting("ACCESS_LOG", False, "Write an access log line per request to standard output (costs ~0.3 ms a request)."),
     Setting("READ_TIMEOUT", 20.0, "Seconds a client has to send a request's line, headers and body from its first byte, plus one per 500 bytes received: a client that trickles bytes gets 408 instead of holding a web thread."),
     Setting("AUTH_FAILURES", 10, "Unknown contribution tokens one client (IP address) may present within AUTH_WINDOW seconds; beyond, 429 with Retry-After."),
     Setting("AUTH_WINDOW", 300.0, "Seconds over which a client's unknown tokens are counted (see AUTH_FAILURES)."),

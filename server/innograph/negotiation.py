@@ -18,6 +18,8 @@ way pyoxigraph handles them.
 
 from __future__ import annotations
 
+import functools
+
 from pyoxigraph import QueryResultsFormat, RdfFormat
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header, parse_options_header
@@ -119,6 +121,7 @@ def negotiate(accept: str | None, format_param: str | None, formats: tuple[Forma
     return best
 
 
+@functools.lru_cache(maxsize=512)  # pure, called on every query with a handful of distinct headers
 def choose_format(kind: str, accept: str | None, format_param: str | None) -> tuple[str, Format] | None:
     """(media type, pyoxigraph format) for a result of ``kind`` ("solutions", "boolean" or
     "triples"), or None when nothing acceptable can be produced (the caller answers 406)."""

@@ -36,7 +36,7 @@ class InnographServer(BaseApplication):  # type: ignore[misc]
             "timeout": timeout,
             "graceful_timeout": 10,
             "keepalive": 5,
-            "accesslog": "-",
+            "accesslog": "-" if self.settings.get("ACCESS_LOG") else None,  # ~0.3 ms a request: opt-in
             "proc_name": "innograph",
             "control_socket_disable": True,  # a shared ~/.gunicorn/gunicorn.ctl would clash between servers
         }

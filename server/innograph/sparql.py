@@ -51,7 +51,7 @@ def endpoint() -> Response:
         outcome = _runtime().run(job)
     except QueryError as error:
         raise _query_error(error) from None
-    response = Response(outcome.chunks, content_type=outcome.media_type)
+    response = Response(b"".join(outcome.chunks), content_type=outcome.media_type)  # read whole already: one write
     if outcome.truncated:
         response.headers[TRUNCATED] = "true"
         response.headers[MAX_ROWS] = str(config["MAX_ROWS"])
