@@ -34,6 +34,16 @@ from .worker import recv_msg, send_msg
 
 MEMORY_CHECK_SECONDS = 10.0
 RECYCLE_FRACTION = 1.0
+# A query that has used LONG_QUERY_CPU seconds of CPU is long: its executor drops to nice LONG_NICE
+# (the CPU goes to short queries first) and stops counting against the pool's size, so that another
+# executor may be forked (at most LONG_EXTRA x size such extra ones); it is retired when the query
+# ends (its priority cannot be raised back without privileges). CPU, not wall time: under load a
+# short query waits too, and must not be demoted for that. Without this, one runaway query per
+# second under QUERY_TIMEOUT 2 s held both default executors: the other queries waited, or failed
+# with 503 (bench/load.py, tests/test_load.py).
+LONG_QUERY_CPU = 0.1
+LONG_NICE = 19
+LONG_EXTRA = 2
 
 
 class QueryError(Exception):
@@ -62,6 +72,8 @@ class Executor:
     sock: socket.socket
     generation: int
     stale: bool = False  # set by the memory watcher: retired at the next checkout or checkin
+    started: float | None = None  # its CPU seconds when the query it runs was sent (None: idle)
+    long: bool = False  # set by the long-query watcher: runs at LONG_NICE, retired at checkin
 
 
 def private_bytes(pid: int) -> int:
@@ -77,6 +89,19 @@ def private_bytes(pid: int) -> int:
     return total
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` (Linux /proc; 0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 class Pool:
     """The fork server process and up to ``size`` executors forked from it. Thread-safe."""
 
@@ -85,6 +110,7 @@ class Pool:
         self._idle: list[Executor] = []
         self._all: set[Executor] = set()
         self._live = 0
+        self._long = 0  # live executors running a long query (they do not count against ``size``)
         self._cond = threading.Condition()
         self._ctl_lock = threading.Lock()
         self._closed = False
@@ -99,6 +125,7 @@ class Pool:
         atexit.register(self.close)
         threading.Thread(target=self._await_ready, name="innograph-store-open", daemon=True).start()
         threading.Thread(target=self._watch_memory, name="innograph-executor-memory", daemon=True).start()
+        threading.Thread(target=self._watch_long, name="innograph-long-queries", daemon=True).start()
 
     # -- the fork server -----------------------------------------------------------------------
     def _await_ready(self) -> None:
@@ -197,8 +224,10 @@ class Pool:
                 while self._idle and (self._idle[-1].generation != self.generation or self._idle[-1].stale):
                     self._retire(self._idle.pop())
                 if self._idle:
-                    return self._idle.pop()
-                if self._live < self.size:
+                    executor = self._idle.pop()
+                    executor.started = cpu_seconds(executor.pid)
+                    return executor
+                if self._live < self.size + min(self._long, LONG_EXTRA * self.size):
                     self._live += 1
                     break
                 remaining = deadline - time.monotonic()
@@ -206,25 +235,30 @@ class Pool:
                     raise QueryTimeout("no query executor became free in time")
                 self._cond.wait(remaining)
         try:
-            return self._spawn()
+            executor = self._spawn()
         except BaseException:
             with self._cond:
                 self._live -= 1
                 self._cond.notify()
             raise
+        executor.started = cpu_seconds(executor.pid)
+        return executor
 
     def checkin(self, executor: Executor) -> None:
         with self._cond:
-            if not self._closed and executor.generation == self.generation and not executor.stale:
+            executor.started = None
+            if not self._closed and executor.generation == self.generation and not executor.stale and not executor.long:
                 self._idle.append(executor)
                 self._cond.notify()
                 return
-            self._retire(executor)
+            self._forget(executor)
+        self._kill(executor)  # outside the lock: a dying executor must not hold up the others' queries
 
     def discard(self, executor: Executor) -> None:
         """Kill a checked-out executor (timeout, broken channel); the pool forks another later."""
         with self._cond:
-            self._retire(executor)
+            self._forget(executor)
+        self._kill(executor)
 
     def new_generation(self, generation: int) -> None:
         """The store changed: idle executors go now (new ones are forked), busy ones when they
@@ -245,10 +279,16 @@ class Pool:
 
     def _retire(self, executor: Executor) -> None:
         """Called with ``_cond`` held: the executor leaves the pool."""
+        self._forget(executor)
+        self._kill(executor)
+
+    def _forget(self, executor: Executor) -> None:
+        """Called with ``_cond`` held: the executor leaves the pool's books (the caller kills it)."""
         self._all.discard(executor)
         self._live -= 1
+        if executor.long:
+            self._long -= 1
         self._cond.notify()
-        self._kill(executor)
 
     @staticmethod
     def _kill(executor: Executor) -> None:
@@ -261,6 +301,22 @@ class Pool:
         finally:
             os.close(executor.pidfd)
             executor.sock.close()
+
+    def _watch_long(self) -> None:
+        """Mark the executors whose query has used LONG_QUERY_CPU: lower their CPU priority and let a
+        waiting query have another executor."""
+        while not self._stop.wait(LONG_QUERY_CPU / 4):
+            with self._cond:  # held: no executor is killed (its pidfd closed, its PID reused) meanwhile
+                found = [e for e in self._all if e.started is not None and not e.long and cpu_seconds(e.pid) - e.started > LONG_QUERY_CPU]
+                for executor in found:
+                    executor.long = True
+                    self._long += 1
+                    try:
+                        os.setpriority(os.PRIO_PROCESS, executor.pid, LONG_NICE)
+                    except OSError:
+                        pass  # it died meanwhile: the query's reader sees that
+                if found:
+                    self._cond.notify_all()
 
     def _watch_memory(self) -> None:
         """Mark executors whose private memory grew past RECYCLE_FRACTION of the fork server's."""
