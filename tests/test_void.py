@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
-from innograph import create_app, dumps, void
+from innograph import create_app, dumps, overlap, void
 
 import inprocess
 from inprocess import LocalRuntime, fixture_store
@@ -129,3 +129,10 @@ def test_byte_sizes_of_the_files_already_made(client):
     assert size not in client.get("/.well-known/void?format=nt").data
     made = client.get("/dumps/innograph.nt.gz").data
     assert size + f' "{len(made)}"'.encode() in client.get("/.well-known/void?format=nt").data
+
+
+def test_the_census_kept_in_graph_void_is_the_counted_one():
+    store = fixture_store(described=True)
+    assert overlap.described(store.query, void.GRAPH, void.DATASET, len(store)) == overlap.census(store.query)
+    store.add(Quad(NamedNode(void.BASE + "id/thing/x"), NamedNode(V + "p"), NamedNode(V + "o"), NamedNode(void.BASE + "graph/x")))
+    assert overlap.described(store.query, void.GRAPH, void.DATASET, len(store)) is None  # stale: counted again

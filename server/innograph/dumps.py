@@ -101,7 +101,11 @@ class _AfterPrefixes:
 
 def _skips(store: Store) -> Iterator[tuple[NamedNode | DefaultGraph, set[Triple]]]:
     """Each graph, with the triples of it that an earlier graph states (overlap.py)."""
-    for graph, query in overlap.repeats(overlap.census(store.query, with_default=True)):  # the store's own default graph
+    from . import void  # void.py lists the dumps (distributions): imported here, not at the top
+
+    # The per-graph counts graph/void keeps spare a scan of the store (checked against its size).
+    census = overlap.described(store.query, void.GRAPH, void.DATASET, len(store)) if not store.query("ASK { ?s ?p ?o }") else None
+    for graph, query in overlap.repeats(census or overlap.census(store.query, with_default=True)):  # the store's own default graph
         yield graph, ({Triple(r["s"], r["p"], r["o"]) for r in store.query(query)} if query else set())
 
 

@@ -31,7 +31,6 @@ import io
 import re
 from collections.abc import Iterator
 from typing import IO
-from xml.sax.saxutils import escape, quoteattr
 
 from pyoxigraph import Store
 
@@ -63,9 +62,8 @@ _PREFIXES = f"""PREFIX org: <http://www.w3.org/ns/org#> PREFIX ino: <{INO}>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX schema: <http://schema.org/>
 """
 # Macros: STATED(?g) keeps what a source states (graph/inferred would only repeat an edge, or add
-# entailments nobody stated); SLUG(?x) is the last segment of an id/{kind}/{slug} IRI.
-_MACROS = ((r"STATED\((\?\w+)\)", lambda m: f"FILTER({m[1]} != <{INFERRED}>)"),
-           (r"SLUG\((\?\w+)\)", lambda m: f'REPLACE(STR({m[1]}), "^{ID}[^/]+/", "")'), (r"<PITCHER>", lambda m: f"<{PITCHER}>"))
+# entailments nobody stated).
+_MACROS = ((r"STATED\((\?\w+)\)", lambda m: f"FILTER({m[1]} != <{INFERRED}>)"), (r"<PITCHER>", lambda m: f"<{PITCHER}>"))
 _NODES = {  # ?n, ?side (1: the organisation of a membership)
     "membership": "GRAPH ?g { { ?m org:member ?n BIND(0 AS ?side) } UNION { ?m org:organization ?n BIND(1 AS ?side) } } STATED(?g)",
     "collaboration": "{ GRAPH ?g { { ?p ino:carriedBy ?n } UNION { ?n ino:carries ?p } } STATED(?g) ?p a ino:Project } "
@@ -76,7 +74,7 @@ _NODE_QUERY = """SELECT ?n ?bipartite (MIN(?fr) AS ?label_fr) (MIN(?en) AS ?labe
 WHERE {{ {{ SELECT ?n (MAX(?side) AS ?bipartite) WHERE {{ {nodes} FILTER(isIRI(?n)) }} GROUP BY ?n }}
   OPTIONAL {{ ?n rdfs:label ?fr FILTER(LANGMATCHES(LANG(?fr), "fr")) }} OPTIONAL {{ ?n rdfs:label ?en FILTER(LANGMATCHES(LANG(?en), "en")) }}
   OPTIONAL {{ ?n a ?type FILTER(STRSTARTS(STR(?type), STR(ino:))) BIND(STRAFTER(STR(?type), "#") AS ?k) }}
-  OPTIONAL {{ ?n ino:sector ?sector BIND(SLUG(?sector) AS ?s) }} OPTIONAL {{ ?n ino:activeIn|ino:locatedIn ?place }}
+  OPTIONAL {{ ?n ino:sector ?sector BIND(STR(?sector) AS ?s) }} OPTIONAL {{ ?n ino:activeIn|ino:locatedIn ?place }}
 }} GROUP BY ?n ?bipartite ORDER BY ?n"""
 _REGIONS = "SELECT DISTINCT ?place ?region { ?region a ino:Region . ?place schema:containedInPlace* ?region }"
 _SUPERCLASSES = f'SELECT ?c ?d {{ ?c rdfs:subClassOf ?d FILTER(?c != ?d && STRSTARTS(STR(?c), "{INO}") && STRSTARTS(STR(?d), "{INO}")) }}'
@@ -84,7 +82,7 @@ _EDGES = {  # ?source ?target ?via ?relation ?role ?period ?graph, in that order
     "membership": ["""SELECT ?source ?target ?via ("membership" AS ?relation) (GROUP_CONCAT(DISTINCT ?r; separator="|") AS ?role)
   (GROUP_CONCAT(DISTINCT ?d; separator="|") AS ?period) (GROUP_CONCAT(DISTINCT STR(?g); separator="|") AS ?graph)
 WHERE { GRAPH ?g { ?via org:member ?source } STATED(?g) ?via org:organization ?target FILTER(isIRI(?source) && isIRI(?target))
-  OPTIONAL { ?via org:role ?role0 BIND(SLUG(?role0) AS ?r) } OPTIONAL { ?via org:memberDuring ?d0 BIND(SLUG(?d0) AS ?d) } }
+  OPTIONAL { ?via org:role ?role0 BIND(STR(?role0) AS ?r) } OPTIONAL { ?via org:memberDuring ?d0 BIND(STR(?d0) AS ?d) } }
 GROUP BY ?source ?target ?via ORDER BY ?source ?target ?via"""],
     "collaboration": ["""SELECT ?source ?target ?via ("co-project" AS ?relation) ("" AS ?role) ("" AS ?period)
   (GROUP_CONCAT(DISTINCT CONCAT(STR(?g1), "|", STR(?g2)); separator="|") AS ?graph)
@@ -101,7 +99,10 @@ WHERE { GRAPH ?g1 { ?x ino:onBehalfOf ?source } STATED(?g1) ?x ino:inEvent ?via 
   BIND(IF(COALESCE(?r1 = <PITCHER> && ?r2 = <PITCHER>, false), 1, 0) AS ?pitches) }
 GROUP BY ?source ?target ?via ORDER BY ?source ?target ?via"""],
 }
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML escapes in one str.translate; characters XML 1.0 cannot carry are dropped.
+_TEXT = {c: None for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF)} | {
+    ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;"}
+_ATTR = _TEXT | {ord("\n"): "&#10;", ord("\r"): "&#13;", ord("\t"): "&#9;"}
 
 
 def _query(store: Store, text: str) -> Iterator[tuple]:
@@ -116,9 +117,11 @@ def slug(value: str) -> str:
     return value.rsplit("/", 1)[-1] if value.startswith(ID) else value
 
 
-def _sorted(values: str) -> str:
-    """A ``|``-joined list in a stable order (GROUP_CONCAT's order is the evaluation's)."""
-    return "|".join(sorted(set(values.split("|")) - {""}))
+def _sorted(values: str, slugs: bool = False) -> str:
+    """A ``|``-joined list in a stable order (GROUP_CONCAT's order is the evaluation's), as slugs."""
+    if "|" not in values:
+        return slug(values) if slugs else values
+    return "|".join(sorted({slug(v) if slugs else v for v in values.split("|") if v}))
 
 
 def _value(term: object) -> str:
@@ -141,7 +144,7 @@ def nodes(store: Store, network: str) -> Iterator[tuple[str, dict[str, str]]]:
         places_ = set(_value(places).split("|")) - {""}
         kinds = set(_value(kind).split("|")) - {""}
         kinds -= set().union(*(supers.get(k, ()) for k in kinds))  # the most specific classes
-        attrs = {"label_fr": _value(fr), "label_en": _value(en), "kind": "|".join(sorted(kinds)), "sector": _sorted(_value(sector)),
+        attrs = {"label_fr": _value(fr), "label_en": _value(en), "kind": "|".join(sorted(kinds)), "sector": _sorted(_value(sector), slugs=True),
                  "place": "|".join(sorted({slug(p) for p in places_})), "region": "|".join(sorted(set().union(*(regions.get(p, ()) for p in places_))))}
         attrs["label"] = attrs["label_en"] or attrs["label_fr"] or slug(iri.value)
         if network == "membership":
@@ -156,16 +159,16 @@ def edges(store: Store, network: str) -> Iterator[dict[str, str]]:
         for row in _query(store, text):
             number += 1
             edge = dict(zip(("source", "target", "via", "relation", "role", "period", "graph"), map(_value, row)))
-            edge.update(id=f"e{number}", role=_sorted(edge["role"]), period=_sorted(edge["period"]), graph=_sorted(edge["graph"]))
+            edge.update(id=f"e{number}", role=_sorted(edge["role"], True), period=_sorted(edge["period"], True), graph=_sorted(edge["graph"]))
             yield edge
 
 
 def _x(value: object) -> str:
-    return escape(_XML_INVALID.sub("", str(value)))
+    return str(value).translate(_TEXT)
 
 
 def _a(value: object) -> str:
-    return quoteattr(_XML_INVALID.sub("", str(value)))
+    return '"' + str(value).translate(_ATTR) + '"'
 
 
 def write_graphml(network: str, store: Store, out: IO[str]) -> None:

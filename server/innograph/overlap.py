@@ -48,6 +48,32 @@ def census(select: Select, with_default: bool = False) -> list[tuple[Graph, dict
     return [(g, keys[g]) for g in graphs]
 
 
+def described(select: Select, description: str, dataset: str, quads: int) -> list[tuple[Graph, dict[Key, int]]] | None:
+    """The census as void.py stored it (per-graph partitions in the graph ``description``), plus
+    that graph itself; None if it does not account for all ``quads`` of the store (stale, absent)."""
+    v = "http://rdfs.org/ns/void#"
+    keys: dict[Graph, dict[Key, int]] = {}
+    totals: dict[tuple[Graph, str], int] = {}
+    for row in select(f"""SELECT ?g ?p ?c ?n WHERE {{ GRAPH <{description}> {{ <{dataset}> <{v}subset> ?g .
+        {{ ?g <{v}propertyPartition> ?x . ?x <{v}property> ?p ; <{v}triples> ?n }} UNION
+        {{ ?g <{v}classPartition> ?x . ?x <{v}class> ?c ; <{v}entities> ?n BIND(<{RDF_TYPE}> AS ?p) }} }} }}"""):
+        graph, prop, n = row["g"], row["p"].value, int(row["n"].value)
+        if row["c"] is not None:
+            keys.setdefault(graph, {})[(prop, row["c"].value)] = n
+        else:
+            totals[(graph, prop)] = n
+    for (graph, prop), n in totals.items():  # rdf:type: what the class partitions do not cover
+        rest = n - sum(count for (p, c), count in keys.get(graph, {}).items() if c is not None) if prop == RDF_TYPE else n
+        if rest:
+            keys.setdefault(graph, {})[(prop, None)] = rest
+    itself = NamedNode(description)
+    keys[itself] = {(r["p"].value, _value(r["c"])): int(r["n"].value)
+                    for r in select(f"SELECT ?p ?c (COUNT(*) AS ?n) {{ GRAPH <{description}> {{ ?s ?p ?o }} {KEY_BIND} }} GROUP BY ?p ?c")}
+    if sum(sum(k.values()) for k in keys.values()) != quads:
+        return None
+    return [(g, keys[g]) for g in sorted(keys, key=lambda g: (-sum(keys[g].values()), g.value))]  # type: ignore[union-attr]
+
+
 def _value(term: Any) -> str | None:
     return None if term is None else term.value
 

@@ -25,6 +25,7 @@ from typing import Any
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Triple
 
 from . import overlap
+from .dumps import distributions
 
 BASE = "https://w3id.org/innograph/"
 DATASET = BASE + "id/dataset/innograph"
@@ -90,11 +91,11 @@ def _rows(store: Store | Any, query: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row)) for row in rows]
 
 
-def partitions(store: Store | Any) -> tuple[dict[NamedNode, int], dict[NamedNode, int], dict[NamedNode, int]]:
-    """(triples per named graph, distinct triples per property, distinct instances per class):
-    one counting scan, minus the copies a later graph repeats (overlap.py); graph/void left out."""
+def partitions(store: Store | Any) -> tuple[list[tuple[NamedNode, dict[overlap.Key, int]]], dict[NamedNode, int], dict[NamedNode, int]]:
+    """(each named graph with its quads counted by key, distinct triples per property, distinct
+    instances per class): one counting scan, minus the copies a later graph repeats (overlap.py);
+    graph/void left out."""
     graphs = [(g, keys) for g, keys in overlap.census(lambda text: _rows(store, text)) if g != NamedNode(GRAPH)]
-    sizes = {g: sum(keys.values()) for g, keys in graphs}
     properties: dict[NamedNode, int] = {}
     classes: dict[NamedNode, int] = {}
     for _, keys in graphs:
@@ -109,7 +110,27 @@ def partitions(store: Store | Any) -> tuple[dict[NamedNode, int], dict[NamedNode
                 properties[r["p"]] -= int(r["n"].value)
                 if r["c"] is not None:
                     classes[r["c"]] -= int(r["n"].value)
-    return sizes, properties, classes
+    return graphs, properties, classes
+
+
+def _partitions(subject: NamedNode, properties: dict[NamedNode, int], classes: dict[NamedNode, int]) -> list[Triple]:
+    """void:classPartition and void:propertyPartition of ``subject`` (stable blank nodes)."""
+    out: list[Triple] = []
+    for kind, counts, prop, measure in (("c", classes, "void:class", "void:entities"), ("p", properties, "void:property", "void:triples")):
+        for term, n in sorted(counts.items(), key=lambda item: str(item[0])):
+            part = _node(kind, f"{subject.value} {term}")
+            out += [Triple(subject, iri("void:classPartition" if kind == "c" else "void:propertyPartition"), part),
+                    Triple(part, iri(prop), term), Triple(part, iri(measure), _int(n))]
+    return out
+
+
+def _graph_partitions(keys: dict[overlap.Key, int]) -> tuple[dict[NamedNode, int], dict[NamedNode, int]]:
+    """(quads per property, per class) of one graph, from its census keys."""
+    properties: dict[NamedNode, int] = {}
+    classes = {NamedNode(cls): n for (_, cls), n in keys.items() if cls is not None}
+    for (prop, _), n in keys.items():
+        properties[NamedNode(prop)] = properties.get(NamedNode(prop), 0) + n
+    return properties, classes
 
 
 def _namespace(value: str) -> str:
@@ -130,9 +151,7 @@ def build_description(store: Store | Any) -> list[Quad]:
 
     ``store``: a pyoxigraph Store, or the runtime (anything with executor.QueryService.terms).
     """
-    from .dumps import distributions  # dumps.py serves this description: import it late
-
-    sizes, properties, classes = partitions(store)
+    graphs, properties, classes = partitions(store)
     ds = NamedNode(DATASET)
     out: list[Triple] = [Triple(ds, iri("rdf:type"), iri("void:Dataset")), Triple(ds, iri("rdf:type"), iri("dcat:Dataset"))]
     out += _texts(ds, "dcterms:title", "title")
@@ -161,13 +180,11 @@ def build_description(store: Store | Any) -> list[Quad]:
         out.append(Triple(ds, iri("dcterms:source"), row["doc"]))
     for vocabulary in sorted({_namespace(t.value) for t in (*properties, *classes) if isinstance(t, NamedNode)} - {"", BASE + "id/"}):
         out.append(Triple(ds, iri("void:vocabulary"), NamedNode(vocabulary)))
-    for graph, n in sorted(sizes.items(), key=lambda item: item[0].value):
-        out += [Triple(ds, iri("void:subset"), graph), Triple(graph, iri("rdf:type"), iri("void:Dataset")), Triple(graph, iri("void:triples"), _int(n))]
-    for kind, counts, prop, measure in (("c", classes, "void:class", "void:entities"), ("p", properties, "void:property", "void:triples")):
-        for term, n in sorted(counts.items(), key=lambda item: str(item[0])):
-            part = _node(kind, str(term))
-            out += [Triple(ds, iri("void:classPartition" if kind == "c" else "void:propertyPartition"), part),
-                    Triple(part, iri(prop), term), Triple(part, iri(measure), _int(n))]
+    for graph, keys in sorted(graphs, key=lambda item: item[0].value):  # each graph a subset, with its own partitions
+        out += [Triple(ds, iri("void:subset"), graph), Triple(graph, iri("rdf:type"), iri("void:Dataset")),
+                Triple(graph, iri("void:triples"), _int(sum(keys.values())))]
+        out += _partitions(graph, *_graph_partitions(keys))
+    out += _partitions(ds, properties, classes)
     out += _service(ds)
     out += _distributions(ds, distributions())
     quads = [Quad(t.subject, t.predicate, t.object, NamedNode(GRAPH)) for t in out]
