@@ -37,9 +37,11 @@ SCHEMA_PREDICATES = frozenset({SUB_CLASS, SUB_PROPERTY, EQ_CLASS, EQ_PROPERTY, I
 
 
 def _pairs(store: Store, predicate: str) -> list[tuple[str, str]]:
-    """(subject, object) IRIs of ``predicate`` in every graph (``p owl:inverseOf p`` is kept: symmetric)."""
+    """(subject, object) IRIs of ``predicate`` in every graph but graph/inferred, which holds the closure
+    itself (read back, its ``owl:inverseOf`` for "p entails q backwards" would be read as symmetric;
+    ``p owl:inverseOf p`` is kept: symmetric)."""
     return [(q.subject.value, q.object.value) for q in store.quads_for_pattern(None, NamedNode(predicate), None, None)
-            if isinstance(q.subject, NamedNode) and isinstance(q.object, NamedNode) and (q.subject != q.object or predicate == INVERSE)]
+            if q.graph_name != NamedNode(INFERRED) and isinstance(q.subject, NamedNode) and isinstance(q.object, NamedNode) and (q.subject != q.object or predicate == INVERSE)]
 
 
 def _closure(edges: dict[tuple[str, bool], set[tuple[str, bool]]], start: tuple[str, bool]) -> set[tuple[str, bool]]:
