@@ -75,7 +75,9 @@ def ensure_store(triples: int, log: Any = print) -> Path:
     current = store / "CURRENT.json"
     newest_input = max(p.stat().st_mtime for p in [data, *REPO.glob("shapes/*.ttl"), *REPO.glob("ontology/*.ttl")])
     if current.exists() and current.stat().st_mtime > newest_input:
-        return store
+        files = json.loads(current.read_text("utf-8")).get("files", [])
+        if any(Path(f["file"]).resolve() == data.resolve() for f in files):  # both loads completed
+            return store
     started = time.perf_counter()
     for args in ([], [str(data)]):  # the repository, then the synthetic graph added to it
         log(f"innograph load --store {store} {' '.join(args)} ...")
