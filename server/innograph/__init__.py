@@ -29,7 +29,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from .executor import QueryService
         from .namespaces import PREFIXES
 
-        app.extensions["innograph"] = QueryService(app.config, prefixes=PREFIXES)
+        if app.config.get("SPARQL_QUERY_URL"):  # an external SPARQL 1.1 store instead (remote.py)
+            __import__("innograph.remote", fromlist=["init_app"]).init_app(app, PREFIXES)
+        else:
+            app.extensions["innograph"] = QueryService(app.config, prefixes=PREFIXES)
     _register_blueprints(app)
     return app
 

@@ -47,6 +47,13 @@ def main() -> None:
 def _do_load(settings: dict[str, Any], files: tuple[str, ...]) -> dict[str, Any]:
     from . import loader
 
+    if settings.get("SPARQL_QUERY_URL"):  # an external store (remote.py): the same files, over the Graph Store Protocol
+        from . import remote
+
+        try:
+            return remote.load(settings, files, report=_progress())
+        except (FileNotFoundError, SyntaxError, ValueError, remote.QueryError) as error:
+            raise InputError(str(error)) from None
     try:
         return loader.load(settings["STORE"], settings["REPO_DIR"], files, mode=settings["STORE_MODE"], report=_progress(),
                            progress=sys.stderr.isatty())
@@ -75,7 +82,7 @@ def load(store: str | None, paths: tuple[str, ...]) -> None:
     for graph, count in sorted(manifest["graphs"].items()):
         click.echo(f"{count:>10}  {graph or '(default graph)'}")
     total = sum(manifest["graphs"].values())
-    click.echo(f"{total:>10}  triples in {len(manifest['graphs'])} graphs, {time.perf_counter() - started:.1f} s, store {settings['STORE']}")
+    click.echo(f"{total:>10}  triples in {len(manifest['graphs'])} graphs, {time.perf_counter() - started:.1f} s, store {manifest.get('store') or settings['STORE']}")
 
 
 @main.command()
@@ -92,7 +99,7 @@ def serve(host: str | None, port: int | None, store: str | None) -> None:
 
     overrides = {k.upper(): v for k, v in {"host": host, "port": port, "store": store}.items() if v is not None}
     settings = load_settings(overrides)
-    if StorePaths(settings["STORE"]).manifest() is None:
+    if not settings.get("SPARQL_QUERY_URL") and StorePaths(settings["STORE"]).manifest() is None:  # external: `innograph load` it
         click.echo(f"the store {settings['STORE']} is empty: loading the repository {settings['REPO_DIR']}", err=True)
         _do_load(settings, ())
     server.run(settings, overrides)

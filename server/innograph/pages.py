@@ -175,7 +175,8 @@ def negotiated(fmt: str | RdfFormat, body: bytes | str, status: int = 200, locat
 def _store_unavailable(error: QueryError) -> Response:
     """A page whose queries timed out or found no executor: 503, to be retried."""
     log.warning("page %s: %s (%s)", request.path, error.message, error.reason)
-    response = make_response("The store is busy or unavailable; retry in a few seconds.\n", 503)
+    public = getattr(error, "public", None)  # remote.StoreUnreachable names the external store
+    response = make_response(f"{public or 'The store is busy or unavailable; retry in a few seconds.'}\n", 503)
     response.headers["Content-Type"] = "text/plain; charset=utf-8"
     response.headers["Retry-After"] = "5"
     return response

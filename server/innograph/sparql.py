@@ -68,7 +68,8 @@ def _query_error(error: QueryError) -> ProtocolError:
         return errors.not_acceptable(negotiation.offered(error.kind or "solutions"))
     if error.reason == "unavailable":
         log.error("SPARQL query service unavailable: %s", error.message)
-        return ProtocolError(503, "The store is not available right now (loading or restarting); try again shortly", {"Retry-After": "5"})
+        public = getattr(error, "public", None)  # remote.StoreUnreachable names the external store
+        return ProtocolError(503, public or "The store is not available right now (loading or restarting); try again shortly", {"Retry-After": "5"})
     log.error("SPARQL query failed during evaluation: %s", error.message)
     return ProtocolError(500, "The query failed while it was evaluated (the error has been logged)")
 
