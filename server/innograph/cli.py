@@ -195,6 +195,10 @@ from .cli_contrib import register as _register_contrib  # noqa: E402  (contribut
 
 _register_contrib(main)
 
+from .backup import register as _register_backup  # noqa: E402  (backup, restore of the embedded store)
+
+_register_backup(main)
+
 
 if __name__ == "__main__":
     main()
