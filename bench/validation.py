@@ -359,11 +359,13 @@ def full_graph(store: Path, timeout: float, log: Any = print) -> dict[str, Any]:
             log(f"  full graph: {count} triples in rdflib in {seconds:.0f} s; pySHACL ...")
         else:
             out.update(validate_s=round(seconds, 1), results=count)
-    if child.is_alive():
-        child.kill()
+    if "validate_s" not in out:
         out["did_not_finish"] = True
         log(f"  full graph: did not finish in {timeout:.0f} s")
-    child.join()
+    child.join(timeout=10)
+    if child.is_alive():
+        child.kill()
+        child.join()
     if "validate_s" in out:
         log(f"  full graph: pySHACL {out['validate_s']:.0f} s ({out['results']} results)")
     return out
