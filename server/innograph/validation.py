@@ -10,6 +10,7 @@ https://www.w3.org/TR/shacl/#validation-report
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -126,7 +127,21 @@ def validate(
         data = merged
     if type(data) is Graph:  # pySHACL then reads ``data`` itself, not a copy
         data = _PreparedQueries(store=data.store, identifier=data.identifier, namespace_manager=data.namespace_manager)
-    conforms, report_graph, _text = pyshacl.validate(
+    restricted = _TARGETS.set(keep_focus)
+    try:
+        conforms, report_graph, _text = _run_pyshacl(data, shapes, ontology, allow_warnings)
+    finally:
+        _TARGETS.reset(restricted)
+    results = tuple(sorted(_results(report_graph), key=_sort_key))
+    if keep_focus is not None:
+        results = tuple(r for r in results if r.focus in keep_focus)
+        conforms = not any(_blocks(r.severity, allow_warnings) for r in results)
+        report_graph = _filtered_graph(report_graph, keep_focus, conforms)
+    return Report(bool(conforms), results, report_graph)
+
+
+def _run_pyshacl(data: Graph, shapes: Shapes, ontology: Graph | None, allow_warnings: bool):
+    return pyshacl.validate(
         data,
         shacl_graph=shapes.graph,
         ont_graph=ontology,
@@ -142,12 +157,37 @@ def validate(
         sparql_mode=False,
         debug=False,
     )
-    results = tuple(sorted(_results(report_graph), key=_sort_key))
-    if keep_focus is not None:
-        results = tuple(r for r in results if r.focus in keep_focus)
-        conforms = not any(_blocks(r.severity, allow_warnings) for r in results)
-        report_graph = _filtered_graph(report_graph, keep_focus, conforms)
-    return Report(bool(conforms), results, report_graph)
+
+
+# The focus nodes a validation keeps (``keep_focus``), for the targets filter below; per thread.
+_TARGETS: ContextVar[frozenset[Node] | None] = ContextVar("innograph_validation_targets", default=None)
+
+
+def _targets_only_kept() -> None:
+    """Restrict pySHACL's *targets* (its top-level focus nodes, ``Shape.focus_nodes``) to the
+    focus nodes a neighbourhood validation keeps.  The small graph holds the types of the
+    neighbours that ``sh:class`` checks read (networks, concepts, periods, documents...), which
+    makes them targets too; pySHACL validated them all and their results were thrown away (half
+    of its CPU for a 100-triple contribution).  Every result's focus node is the target whose
+    validation produced it, so validating only the kept targets gives exactly the kept results.
+    Value nodes (sh:node, sh:or, sh:class on neighbours) are still evaluated as before: unlike
+    pySHACL's ``focus_nodes`` option, this filter applies to targets only, and keeps blank nodes."""
+    import pyshacl.shape as shape_module
+
+    original = shape_module.Shape.focus_nodes
+    if getattr(original, "innograph_filtered", False):
+        return
+
+    def focus_nodes(self, data_graph, debug=False):
+        found = original(self, data_graph, debug=debug)
+        kept = _TARGETS.get()
+        return found if kept is None else {node for node in found if node in kept}
+
+    focus_nodes.innograph_filtered = True  # type: ignore[attr-defined]
+    shape_module.Shape.focus_nodes = focus_nodes
+
+
+_targets_only_kept()
 
 
 class _ParameterList(list):
