@@ -64,25 +64,28 @@ ep = _endpoint()
 # -- the mix ---------------------------------------------------------------------------------------
 
 
-def competency_mix() -> tuple[list[str], list[str]]:
-    """(names, queries) of queries/*.rq."""
+RESULTS_JSON = "application/sparql-results+json"
+Mix = tuple[list[str], list[str], list[str]]  # names, queries, Accept headers
+
+
+def competency_mix() -> Mix:
+    """queries/*.rq (SELECT and ASK: SPARQL JSON results)."""
     files = sorted((ROOT / "queries").glob("*.rq"))
-    return [f.stem for f in files], [f.read_text("utf-8") for f in files]
+    return [f.stem for f in files], [f.read_text("utf-8") for f in files], [RESULTS_JSON] * len(files)
 
 
-def template_mix(host: str, port: int, rounds: int = 20) -> tuple[list[str], list[str]]:
-    """(names, queries): bench/queries/*.rq filled with values the server holds (seeded)."""
-    templates = ep.load_templates(BENCH / "queries")
-    values = ep.discover(port, "/sparql") if host == ep.HOST else None
-    if values is None:
+def template_mix(host: str, port: int, rounds: int = 20) -> Mix:
+    """bench/queries/*.rq filled with values the server holds (seeded), each with its # accept."""
+    if host != ep.HOST:
         raise RuntimeError("template discovery needs a server on 127.0.0.1")
-    items = ep.build_sequence(templates, values, None, rounds)
-    return [templates[i.template].name for i in items], [i.query for i in items]
+    templates = ep.load_templates(BENCH / "queries")
+    items = ep.build_sequence(templates, ep.discover(port, "/sparql"), None, rounds)
+    return ([templates[i.template].name for i in items], [i.query for i in items], [templates[i.template].accept for i in items])
 
 
-def request(host: str, port: int, query: str) -> bytes:
+def request(host: str, port: int, query: str, accept: str = RESULTS_JSON) -> bytes:
     target = f"/sparql?{urllib.parse.urlencode({'query': query})}"
-    return (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/sparql-results+json\r\n"
+    return (f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: {accept}\r\n"
             "User-Agent: innograph-load\r\n\r\n").encode()
 
 
@@ -189,17 +192,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(host: str, port: int, names: list[str], queries: list[str], clients: int, seconds: float, runaway_every: float | None) -> dict[str, Any]:
+def run(host: str, port: int, mix: Mix, clients: int, seconds: float, runaway_every: float | None) -> dict[str, Any]:
     """``clients`` closed-loop clients for ``seconds`` (plus runaways if ``runaway_every``)."""
     ctx = multiprocessing.get_context("fork")
-    requests = [request(host, port, q) for q in queries]
+    names, queries, accepts = mix
+    requests = [request(host, port, q, a) for q, a in zip(queries, accepts)]
     start = time.monotonic() + 0.5
     deadline = start + seconds
     runaways = Runaways(host, port, runaway_every) if runaway_every else None
     pipes, procs = [], []
     for k in range(clients):
         ours, theirs = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_client, args=(host, port, requests, k * len(requests) // clients, start, deadline, theirs))
+        proc = ctx.Process(target=_client, args=(host, port, requests, k * len(requests) // clients, start, deadline, theirs), daemon=True)
         proc.start()
         theirs.close()
         pipes.append(ours)
@@ -248,15 +252,15 @@ def compare(quiet: dict[str, Any], loud: dict[str, Any], max_ratio: float) -> di
             "runaways_stopped": runaways.get("sent", 0) > 0 and runaways.get("stopped_503") == runaways.get("sent")}
 
 
-def measure(host: str, port: int, names: list[str], queries: list[str], clients_list: list[int], seconds: float,
+def measure(host: str, port: int, mix: Mix, clients_list: list[int], seconds: float,
             every: float, max_ratio: float, log: Any = print) -> dict[str, Any]:
     """Quiet and runaway runs for each number of clients, after a short warm-up."""
-    run(host, port, names, queries, max(clients_list), min(5.0, seconds), None)
+    run(host, port, mix, max(clients_list), min(5.0, seconds), None)
     runs, checks = [], []
     for clients in clients_list:
-        quiet = run(host, port, names, queries, clients, seconds, None)
+        quiet = run(host, port, mix, clients, seconds, None)
         log(f"  {clients:>3} clients, quiet:    {_line(quiet)}")
-        loud = run(host, port, names, queries, clients, seconds, every)
+        loud = run(host, port, mix, clients, seconds, every)
         log(f"  {clients:>3} clients, runaways: {_line(loud)}")
         runs += [quiet, loud]
         checks.append(compare(quiet, loud, max_ratio))
@@ -310,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--triples", help="the synthetic graph of this size (100k, 1m, 10m), generated and loaded if needed")
     where.add_argument("--repo", action="store_true", help="a store built from this repository (the default without --triples/--url)")
     where.add_argument("--url", help="a server already running (http://HOST:PORT); its settings are its own")
+    parser.add_argument("--store", type=Path, help="with --triples: the store directory (default bench/data/store-load-N, "
+                                                   "built with `innograph load` if missing or older than the data)")
+    parser.add_argument("--mix", choices=["templates", "competency"],
+                        help="bench/queries/*.rq filled with values of the graph (default with --triples) or queries/*.rq (default otherwise)")
     parser.add_argument("--clients", type=int, nargs="+", default=[4, 16], help="concurrent clients (default 4 16)")
     parser.add_argument("--seconds", type=float, default=60, help="seconds per run (default 60)")
     parser.add_argument("--runaway-every", type=float, default=1.0, help="seconds between runaway queries (default 1)")
@@ -319,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=BENCH / "out")
     parser.add_argument("--readme", action="store_true", help="rewrite the '## Load' section of bench/README.md")
     args = parser.parse_args(argv)
+    ep.stop_on_sigterm()  # SIGTERM/SIGHUP: the finally below still stops the server
 
     server = None
     settings = {"INNOGRAPH_QUERY_TIMEOUT": str(args.query_timeout), **({"INNOGRAPH_WORKERS": str(args.workers)} if args.workers else {})}
@@ -330,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.triples:
                 triples = ep.parse_size(args.triples)
                 data = ep.ensure_data(triples, BENCH / "data")
-                snapshot, _ = ep.ensure_store(data, BENCH / "data" / f"store-synthetic-{triples}")
+                # a store of its own: bench/endpoint.py's may be serving at the same time
+                snapshot, _ = ep.ensure_store(data, args.store or BENCH / "data" / f"store-load-{triples}")
                 store, label = snapshot.parent.parent, f"synthetic graph, {args.triples} triples"
             else:
                 store, label = Path(tempfile.mkdtemp(prefix="innograph-load-")) / "store", "the repository's data"
@@ -339,20 +349,20 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
             host, port = ep.HOST, server.port
         try:
-            names, queries = template_mix(host, port) if args.triples else competency_mix()
-            mix = "bench/queries/*.rq" if args.triples else "queries/*.rq"
+            templates = args.mix == "templates" or (args.mix is None and args.triples)
+            mix, mix_name = (template_mix(host, port), "bench/queries/*.rq") if templates else (competency_mix(), "queries/*.rq")
         except RuntimeError:
-            names, queries = competency_mix()
-            mix = "queries/*.rq"
+            mix, mix_name = competency_mix(), "queries/*.rq"
+        names = mix[0]
         report: dict[str, Any] = {
-            "date": time.strftime("%Y-%m-%d %H:%M %z"), "label": label, "mix": mix, "mix_size": len(set(names)),
+            "date": time.strftime("%Y-%m-%d %H:%M %z"), "label": label, "mix": mix_name, "mix_size": len(set(names)),
             "seconds": args.seconds, "clients": args.clients, "runaway": RUNAWAY, "runaway_every": args.runaway_every,
             "query_timeout": f"{args.query_timeout:g} s" if not args.url else "the server's", "max_p99_ratio": args.max_p99_ratio,
             "settings": settings if not args.url else {}, "loadavg_before": round(os.getloadavg()[0], 2), "code": _git_commit(),
             "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "platform": platform.platform(), "python": platform.python_version()},
         }
         print(f"{label}: {len(set(names))} queries, clients {args.clients}, {args.seconds:g} s per run")
-        report["result"] = measure(host, port, names, queries, args.clients, args.seconds, args.runaway_every, args.max_p99_ratio)
+        report["result"] = measure(host, port, mix, args.clients, args.seconds, args.runaway_every, args.max_p99_ratio)
     finally:
         if server is not None:
             server.stop()

@@ -40,10 +40,10 @@ load = _bench_load()
 @pytest.fixture(scope="module")
 def target(guarded_server):
     parts = urlsplit(guarded_server.url)
-    names, queries = load.competency_mix()
-    assert len(names) >= 10
-    load.run(parts.hostname, parts.port, names, queries, 4, 3.0, None)  # warm-up
-    yield parts.hostname, parts.port, names, queries
+    mix = load.competency_mix()
+    assert len(mix[0]) >= 10
+    load.run(parts.hostname, parts.port, mix, 4, 3.0, None)  # warm-up
+    yield parts.hostname, parts.port, mix
     out = os.environ.get("INNOGRAPH_RELIABILITY_OUT")
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -52,8 +52,8 @@ def target(guarded_server):
 
 @pytest.mark.parametrize("clients", [4, 16])
 def test_concurrent_clients_get_every_answer(target, clients):
-    host, port, names, queries = target
-    result = load.run(host, port, names, queries, clients, SECONDS, None)
+    host, port, mix = target
+    result = load.run(host, port, mix, clients, SECONDS, None)
     RUNS.append(result)
     print(f"{clients} clients: {load._line(result)}")
     assert result["errors"] == {}
@@ -61,11 +61,11 @@ def test_concurrent_clients_get_every_answer(target, clients):
 
 
 def test_runaways_are_stopped_and_do_not_starve_the_mix(target):
-    host, port, names, queries = target
+    host, port, mix = target
     attempts = []
     for _ in range(2):
-        quiet = load.run(host, port, names, queries, 4, SECONDS, None)
-        loud = load.run(host, port, names, queries, 4, SECONDS, 1.0)
+        quiet = load.run(host, port, mix, 4, SECONDS, None)
+        loud = load.run(host, port, mix, 4, SECONDS, 1.0)
         check = load.compare(quiet, loud, 2.0)
         attempts.append((check, quiet, loud))
         print(f"quiet:    {load._line(quiet)}\nrunaways: {load._line(loud)}\n{check}")

@@ -18,6 +18,7 @@ memory the allocator kept after a large query. A fresh fork shares again.
 from __future__ import annotations
 
 import atexit
+import collections
 import json
 import os
 import select
@@ -34,14 +35,17 @@ from .worker import recv_msg, send_msg
 
 MEMORY_CHECK_SECONDS = 10.0
 RECYCLE_FRACTION = 1.0
-# A query that has used LONG_QUERY_CPU seconds of CPU is long: its executor drops to nice LONG_NICE
-# (the CPU goes to short queries first) and stops counting against the pool's size, so that another
-# executor may be forked (at most LONG_EXTRA x size such extra ones); it is retired when the query
-# ends (its priority cannot be raised back without privileges). CPU, not wall time: under load a
-# short query waits too, and must not be demoted for that. Without this, one runaway query per
-# second under QUERY_TIMEOUT 2 s held both default executors: the other queries waited, or failed
-# with 503 (bench/load.py, tests/test_load.py).
+# A query is long once it has used more CPU than LONG_QUERY_CPU, or than LONG_FACTOR x the 95th
+# percentile of the last queries' CPU if that is more (on the 1M-triple graph the heaviest queries
+# of a normal mix take ~0.2 s: they must stay short). A long query's executor drops to nice
+# LONG_NICE (the CPU goes to short queries first) and stops counting against the pool's size, so
+# that another executor may be forked (at most LONG_EXTRA x size such extra ones); it is retired
+# when the query ends (its priority cannot be raised back without privileges). CPU, not wall time:
+# under load a short query waits too, and must not be demoted for that. Without this, one runaway
+# query per second under QUERY_TIMEOUT 2 s held both default executors: the other queries waited,
+# or failed with 503 (bench/load.py, tests/test_load.py).
 LONG_QUERY_CPU = 0.1
+LONG_FACTOR = 2.0
 LONG_NICE = 19
 LONG_EXTRA = 2
 
@@ -111,6 +115,9 @@ class Pool:
         self._all: set[Executor] = set()
         self._live = 0
         self._long = 0  # live executors running a long query (they do not count against ``size``)
+        self._cpu: collections.deque[float] = collections.deque(maxlen=256)  # CPU of the last queries
+        self._long_cpu = LONG_QUERY_CPU  # what makes a query long now
+        self._checkins = 0
         self._cond = threading.Condition()
         self._ctl_lock = threading.Lock()
         self._closed = False
@@ -245,8 +252,15 @@ class Pool:
         return executor
 
     def checkin(self, executor: Executor) -> None:
+        used = cpu_seconds(executor.pid) - executor.started if executor.started is not None else None
         with self._cond:
             executor.started = None
+            if used is not None:
+                self._cpu.append(used)
+                self._checkins += 1
+                if self._checkins % 32 == 0:  # the threshold follows the workload
+                    p95 = sorted(self._cpu)[int(0.95 * (len(self._cpu) - 1))]
+                    self._long_cpu = max(LONG_QUERY_CPU, LONG_FACTOR * p95)
             if not self._closed and executor.generation == self.generation and not executor.stale and not executor.long:
                 self._idle.append(executor)
                 self._cond.notify()
@@ -303,11 +317,11 @@ class Pool:
             executor.sock.close()
 
     def _watch_long(self) -> None:
-        """Mark the executors whose query has used LONG_QUERY_CPU: lower their CPU priority and let a
-        waiting query have another executor."""
+        """Mark the executors whose query has used more than ``_long_cpu``: lower their CPU priority
+        and let a waiting query have another executor."""
         while not self._stop.wait(LONG_QUERY_CPU / 4):
             with self._cond:  # held: no executor is killed (its pidfd closed, its PID reused) meanwhile
-                found = [e for e in self._all if e.started is not None and not e.long and cpu_seconds(e.pid) - e.started > LONG_QUERY_CPU]
+                found = [e for e in self._all if e.started is not None and not e.long and cpu_seconds(e.pid) - e.started > self._long_cpu]
                 for executor in found:
                     executor.long = True
                     self._long += 1
