@@ -50,3 +50,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(__import__("innograph.contributions", fromlist=["bp"]).bp)  # /validate, /contributions
     app.register_blueprint(__import__("innograph.openapi", fromlist=["bp"]).bp)  # /openapi.json: the HTTP interface described
     app.register_blueprint(__import__("innograph.health", fromlist=["bp"]).bp)  # /health: liveness and store status
+    app.register_blueprint(__import__("innograph.guide", fromlist=["bp"]).bp)  # /contribute: the contribution guide
