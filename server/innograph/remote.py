@@ -50,7 +50,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
-from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat, Store, Triple, parse,
+from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryBoolean, QueryResultsFormat, RdfFormat, Store, Triple, parse,
                         parse_query_results, serialize)
 
 from . import sparqltext
@@ -72,6 +72,12 @@ GRAPH_ACCEPT = "application/n-triples, text/turtle;q=0.8, application/rdf+xml;q=
 EXPORT_TIMEOUT_FACTOR = 20
 GENERATION_PROBE_SECONDS = 1.0  # how stale another replica's write may look to /dumps and the service description
 READ_SIZE = 1 << 16
+NO_GRAPH = "urn:x-innograph:no-graph"  # a named-graph-uri that names nothing
+# Graphs that Virtuoso keeps for itself (its RDF views' metadata, LDP, its URIQA and DAV defaults):
+# not data. Queries see them (Virtuoso 7.2 answers some queries wrongly under its graph-exclusion
+# pragmas: docs/deploy.md); the schema that inference reads and the dumps leave them out.
+ENGINE_GRAPHS = ("http://www.openlinksw.com/", "http://www.w3.org/ns/ldp#", "http://localuriqaserver/",
+                 "http://localhost:8890/")
 
 
 class StoreUnreachable(QueryError):
@@ -103,10 +109,15 @@ def init_app(app: Any, prefixes: Mapping[str, str]) -> "RemoteQueryService":
 
 
 class _Body(io.RawIOBase):
-    """The response body as a file for pyoxigraph's parsers, read under the deadline."""
+    """The response body as a file for pyoxigraph's parsers, read under the deadline.
 
-    def __init__(self, response: Any, deadline: float) -> None:
+    ``blank_prefix``: Virtuoso names a blank node ``nodeID://b10030`` in SPARQL JSON (``_:b10030``
+    in N-Triples), which pyoxigraph refuses as a blank node label: the prefix is dropped."""
+
+    def __init__(self, response: Any, deadline: float, blank_prefix: bytes = b"") -> None:
         self.response, self.deadline, self.error = response, deadline, None
+        self.old = b'"' + blank_prefix if blank_prefix else b""
+        self.ready, self.pending, self.eof = b"", b"", False
 
     def readable(self) -> bool:
         return True
@@ -115,13 +126,28 @@ class _Body(io.RawIOBase):
         if time.monotonic() > self.deadline:
             self.error = _Deadline()
             raise self.error
+        data = self._rewritten(len(buffer)) if self.old else self._read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _rewritten(self, size: int) -> bytes:
+        keep = len(self.old) - 1  # what could be the start of a prefix cut by the chunk boundary
+        while not self.ready and not self.eof:
+            chunk = self._read(size)
+            if not chunk:
+                self.eof, self.ready, self.pending = True, self.pending, b""
+                break
+            text = (self.pending + chunk).replace(self.old, b'"')
+            self.ready, self.pending = (text[:-keep], text[-keep:]) if len(text) > keep else (b"", text)
+        out, self.ready = self.ready[:size], self.ready[size:]
+        return out
+
+    def _read(self, size: int) -> bytes:
         try:
-            data = self.response.read(min(len(buffer), READ_SIZE))
+            return self.response.read(min(size, READ_SIZE))
         except Exception as error:  # noqa: BLE001 - kept: the parser only sees an OSError
             self.error = error
             raise OSError(str(error)) from None
-        buffer[:len(data)] = data
-        return len(data)
 
 
 class Client:
@@ -143,16 +169,21 @@ class Client:
         self._engine: str | None = None
 
     @property
-    def union_parameter(self) -> bool:
-        """Whether queries ask for the union default graph themselves: Oxigraph's server takes a
-        ``union-default-graph`` parameter (its ``--union-default-graph`` flag would also override
-        FROM); other engines (Virtuoso) query the union of the graphs when no dataset is named."""
+    def engine(self) -> str:
+        """The store's software, from its Server header ("oxigraph", "virtuoso"...), asked once."""
         if self._engine is None:
             response = self.request("GET", f"{self.query_url}?{urlencode({'query': 'ASK {}'})}",
                                     headers={"Accept": "application/sparql-results+json"}, timeout=10.0)
             self.read_all(response, time.monotonic() + 10.0)
             self._engine = (response.headers.get("Server") or "").split("/")[0].strip().lower()
-        return self._engine == "oxigraph"
+        return self._engine
+
+    @property
+    def union_parameter(self) -> bool:
+        """Whether queries ask for the union default graph themselves: Oxigraph's server takes a
+        ``union-default-graph`` parameter (its ``--union-default-graph`` flag would also override
+        FROM); other engines (Virtuoso) query the union of the graphs when no dataset is named."""
+        return self.engine == "oxigraph"
 
     def close(self) -> None:
         self.pool.clear()
@@ -218,7 +249,8 @@ class Client:
         """Graph Store Protocol: PUT (replace) or POST (add) ``graph`` as N-Triples."""
         if not self.gsp_url:
             op = f"DROP SILENT GRAPH <{graph}> ;\n" if replace else ""
-            self.update(f"{op}INSERT DATA {{ GRAPH <{graph}> {{\n{ntriples.decode('utf-8')}\n}} }}", timeout)
+            quads = [Quad(q.subject, q.predicate, q.object, NamedNode(graph)) for q in parse(ntriples, format=RdfFormat.N_TRIPLES)]
+            self.update(op + " ;\n".join(_inserts(quads, "g") or [f"CREATE SILENT GRAPH <{graph}>"]), timeout)
             return
         separator = "&" if "?" in self.gsp_url else "?"
         self._send("PUT" if replace else "POST", f"{self.gsp_url}{separator}{urlencode({'graph': graph})}", ntriples,
@@ -316,7 +348,6 @@ class RemoteQueryService:
         self._stamp: str | None = None
         self._probed = 0.0
         self._exported: tuple[int, Store] | None = None
-        self._ready = False
 
     # -- the interface of QueryService --------------------------------------------------------
     @property
@@ -325,7 +356,12 @@ class RemoteQueryService:
 
     @property
     def ready(self) -> bool:
-        return self._ready
+        """Whether the store answers now (one ``ASK {}``: /health asks, and says 503 if not)."""
+        try:
+            self.wait_ready(None)
+        except QueryError:
+            return False
+        return True
 
     def wait_ready(self, timeout: float | None = None) -> dict[str, Any]:
         """Return once the store answers; ``timeout`` None: one attempt (StoreUnreachable if it
@@ -334,7 +370,6 @@ class RemoteQueryService:
         while True:
             try:
                 self.terms("ASK {}")
-                self._ready = True
                 return self.info
             except StoreUnreachable:
                 if time.monotonic() >= deadline:
@@ -430,6 +465,8 @@ class RemoteQueryService:
         batch: list[Quad] = []
         with self._answer(job, job.query, "solutions", 0, timeout) as (_, answer, _):
             for solution in answer:
+                if solution["g"].value.startswith(ENGINE_GRAPHS):
+                    continue
                 batch.append(Quad(solution["s"], solution["p"], solution["o"], solution["g"]))
                 if len(batch) >= 10000:
                     store.extend(batch)
@@ -450,6 +487,8 @@ class RemoteQueryService:
         """(kind if the text says it, text to send, blank nodes to match here, lines added before
         the query's own first line) for ``job``. Nothing is parsed or evaluated here: the store
         says whether the query is valid, and only ever receives it as a query (never an update)."""
+        if not sparqltext.is_query(job.query):
+            raise QueryError("syntax", _not_a_query(job.query))
         bound = {k: v for k, v in job.substitutions.items() if not isinstance(v, BlankNode)}
         blanks = {k: v for k, v in job.substitutions.items() if isinstance(v, BlankNode)}
         try:
@@ -498,6 +537,18 @@ class RemoteQueryService:
         return self._generation
 
 
+def _not_a_query(text: str) -> str:
+    """pyoxigraph's own message for a text that is not a query (it fails while parsing, so
+    nothing is evaluated), as the embedded store says it."""
+    try:
+        Store().query(text)
+    except SyntaxError as error:
+        return str(error)
+    except Exception as error:  # noqa: BLE001
+        return f"{type(error).__name__}: {error}"
+    return "not a SPARQL query: an external store receives SELECT, CONSTRUCT, DESCRIBE and ASK only"
+
+
 def _negotiate(kind: str, job: Job) -> tuple[str, Any]:
     from .negotiation import choose_format
 
@@ -525,6 +576,8 @@ class _Answer:
         fields = [("query", self.text)]
         fields += [("default-graph-uri", g) for g in self.job.default_graph_uris]
         fields += [("named-graph-uri", g) for g in self.job.named_graph_uris]
+        if self.job.default_graph_uris and not self.job.named_graph_uris:  # the Protocol: then no named graph at all
+            fields.append(("named-graph-uri", NO_GRAPH))  # (Virtuoso would keep every one)
         if not fields[1:] and client.union_parameter and not has_dataset_clause(self.job.query):
             fields.append(("union-default-graph", "true"))  # the default graph is the union of the graphs
         accept = {"triples": GRAPH_ACCEPT, None: f"{RESULTS_ACCEPT}, {GRAPH_ACCEPT.replace('n-triples', 'n-triples;q=0.9', 1)}"}.get(self.kind, RESULTS_ACCEPT)
@@ -543,16 +596,21 @@ class _Answer:
             if b"timeout" in body.lower() or b"timed out" in body.lower():
                 raise self._timeout()
             if status in (400, 406, 414, 415, 501):
-                message = _POSITION.sub(lambda m: f"{m[1]}{max(1, int(m[2]) - self.shift)}", _text(body))
+                text = _text(body, 2000).split("\n\nSPARQL query:", 1)[0]  # Virtuoso echoes the query after its message
+                message = _POSITION.sub(lambda m: f"{m[1]}{max(1, int(m[2]) - self.shift)}", text)
                 raise QueryError("syntax", message)
             raise QueryError("evaluation", f"the external store failed: HTTP {status}: {_text(body)}")
         media_type = (self.response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        self.body = _Body(self.response, deadline)
+        self.body = _Body(self.response, deadline, b"nodeID://" if client.engine == "virtuoso" else b"")
         reader = io.BufferedReader(self.body, READ_SIZE)
         try:
             results = QueryResultsFormat.from_media_type(media_type) if media_type else None
             if results is not None and self.kind != "triples":
                 answer = parse_query_results(reader, format=results)
+                if self.kind == "boolean" and not isinstance(answer, QueryBoolean):  # Virtuoso 7.2: a row of __ASK_RETVAL
+                    row = next(iter(answer), None)
+                    value = row is not None and row[0] is not None and row[0].value not in ("0", "false")
+                    answer = parse_query_results(b'{"head":{},"boolean":%s}' % (b"true" if value else b"false"), format=QueryResultsFormat.JSON)
                 return kind_of(answer), answer, deadline
             fmt = RdfFormat.N_TRIPLES if media_type in ("text/plain", "") else RdfFormat.from_media_type(media_type)
             if fmt is None or fmt.supports_datasets:
@@ -605,6 +663,46 @@ def _nt(quads: Iterable[Quad | Triple], prefix: str) -> str:
     return "\n".join(f"{term(q.subject)} {term(q.predicate)} {term(q.object)} ." for q in quads)
 
 
+CHUNK = 500  # triples per INSERT operation (Virtuoso compiles one to SQL, and refuses more than 10,000 lines)
+
+
+def _inserts(quads: Iterable[Quad], prefix: str, verb: str = "INSERT") -> list[str]:
+    """The operations that insert (or, ``verb="DELETE"``, delete) ``quads``: INSERT DATA, or
+    ``INSERT { } WHERE { }`` where there are blank nodes (Virtuoso refuses them in INSERT DATA; a
+    template's blank nodes are fresh, the same for the whole template). At most CHUNK triples an
+    operation, the triples that share a blank node in the same one."""
+    quads = list(quads)
+    owner: dict[Any, int] = {}
+    groups: dict[int, list[Quad]] = {}
+    for number, quad in enumerate(quads):  # connected components by blank node
+        blanks = [t for t in (quad.subject, quad.object) if isinstance(t, BlankNode)]
+        ids = {owner[b] for b in blanks if b in owner}
+        target = min(ids) if ids else number
+        groups.setdefault(target, []).append(quad)
+        for other in ids - {target}:
+            for moved in groups.pop(other):
+                groups[target].append(moved)
+                owner.update({t: target for t in (moved.subject, moved.object) if isinstance(t, BlankNode)})
+        owner.update({b: target for b in blanks})
+    operations, chunk = [], []
+    for group in groups.values():
+        if chunk and len(chunk) + len(group) > CHUNK:
+            operations.append(chunk)
+            chunk = []
+        chunk += group
+    if chunk:
+        operations.append(chunk)
+    out = []
+    for number, chunk in enumerate(operations):
+        block = _data_block(chunk, f"{prefix}{number}x")
+        out.append(f"{verb} {{\n{block}\n}} WHERE {{ }}" if _has_blank(chunk) else f"{verb} DATA {{\n{block}\n}}")
+    return out
+
+
+def _has_blank(quads: Iterable[Quad | Triple]) -> bool:
+    return any(isinstance(t, BlankNode) for q in quads for t in (q.subject, q.object))
+
+
 def _data_block(quads: list[Quad], prefix: str) -> str:
     by_graph: dict[str, list[Quad]] = {}
     for quad in quads:
@@ -621,7 +719,7 @@ def _schema_store(service: RemoteQueryService, ops: list[dict[str, Any]]) -> tup
     predicates = " ".join(f"<{p}>" for p in sorted(inference.SCHEMA_PREDICATES))
     _, (_, rows), _ = service.terms(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?p {{ {predicates} }} GRAPH ?g {{ ?s ?p ?o }} "
                                     f"FILTER(?g != <{INFERRED}>) }}", max_rows=10**9)
-    local.extend(Quad(s, p, o, g) for s, p, o, g in rows)
+    local.extend(Quad(s, p, o, g) for s, p, o, g in rows if not g.value.startswith(ENGINE_GRAPHS))
     for op in ops:  # a graph replaced or dropped counts as a removal only if it existed
         if op["op"] in ("put_graph", "drop_graph"):
             graph = NamedNode(op["graph"])
@@ -643,19 +741,16 @@ def write_update(service: RemoteQueryService, ops: list[dict[str, Any]]) -> str:
             parts.append(f"DROP SILENT GRAPH <{op['graph']}>")
             if kind == "put_graph":
                 graph = NamedNode(op["graph"])
-                triples = [q.triple for q in parse(op.get("data", ""), format=RdfFormat.TURTLE)]
-                parts.append(f"CREATE SILENT GRAPH <{op['graph']}>" if not triples else
-                             f"INSERT DATA {{ GRAPH {graph} {{\n{_nt(triples, prefix)}\n}} }}")
+                quads = [Quad(q.subject, q.predicate, q.object, graph) for q in parse(op.get("data", ""), format=RdfFormat.TURTLE)]
+                parts += _inserts(quads, prefix) if quads else [f"CREATE SILENT GRAPH <{op['graph']}>"]
         elif kind == "add":
             quads = list(parse(op["data"], format=RdfFormat.N_QUADS))
-            if quads:
-                parts.append(f"INSERT DATA {{\n{_data_block(quads, prefix)}\n}}")
+            parts += _inserts(quads, prefix)
         elif kind == "remove":
             quads = list(parse(op["data"], format=RdfFormat.N_QUADS))
-            if any(isinstance(t, BlankNode) for q in quads for t in (q.subject, q.object)):
+            if _has_blank(quads):
                 raise ValueError("a write to an external store cannot remove blank nodes (SPARQL DELETE DATA has no way to name them)")
-            if quads:
-                parts.append(f"DELETE DATA {{\n{_data_block(quads, prefix)}\n}}")
+            parts += _inserts(quads, prefix, "DELETE")
     local, added, removed = _schema_store(service, ops)
     if removed or inference.touches_schema(local, added):
         parts += inference_rebuild(local)
@@ -672,8 +767,7 @@ def inference_rebuild(schema: Store) -> list[str]:
 
     parts = [f"DROP SILENT GRAPH <{INFERRED}>"]
     closed = inference._schema_triples(schema)
-    if closed:
-        parts.append(f"INSERT DATA {{ GRAPH <{INFERRED}> {{\n{_nt(closed, 's')}\n}} }}")
+    parts += _inserts(closed, "s")
     return parts + inference._instance_updates(schema, "?g")
 
 
@@ -684,11 +778,11 @@ def refresh_void(service: RemoteQueryService) -> int:
 
     listing = f"GRAPH <{META}> {{ <{VOID}> a <http://rdfs.org/ns/void#DatasetDescription> }}"
     if not service.terms(f"ASK {{ {listing} }}")[1]:  # the counts include the listing: put it there first
-        service.client.update(f"INSERT DATA {{\n{_data_block(void.listing(), 'l')}\n}}", service.timeout)
+        service.client.update(" ;\n".join(_inserts(void.listing(), "l")), service.timeout)
     quads = void.build_description(service)
     stamp = Quad(NamedNode(DATASET), NamedNode(MODIFIED), Literal(_now(), datatype=NamedNode(XSD_DATETIME)), NamedNode(VOID))
     service.client.update(f"DROP SILENT GRAPH <{VOID}> ;\nDELETE WHERE {{ GRAPH <{META}> {{ <{VOID}> ?p ?o }} }} ;\n"
-                          f"INSERT DATA {{\n{_data_block([*quads, stamp], 'v')}\n}}", max(service.timeout, 60.0))
+                          + " ;\n".join(_inserts([*quads, stamp], "v")), max(service.timeout, 60.0))
     return len(quads) + 1
 
 

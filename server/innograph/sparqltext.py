@@ -79,6 +79,18 @@ def form(text: str) -> str | None:
     return None
 
 
+# Words that no query contains outside strings, IRIs and names: an update's operations, and
+# Virtuoso's pragmas (``define input:grab-all`` would fetch IRIs from the web, like SERVICE).
+NOT_IN_QUERIES = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH", "DEFINE"})
+
+
+def is_query(text: str) -> bool:
+    """Whether ``text`` can be nothing but a query (SELECT, CONSTRUCT, DESCRIBE, ASK): what an
+    external store receives, so that no engine ever runs an update sent as a query."""
+    return form(text) is not None and not any(kind == "word" and token.upper() in NOT_IN_QUERIES
+                                              for kind, token, _, _ in tokens(text))
+
+
 def values_block(bindings: Mapping[str, Any]) -> str:
     """``VALUES (?a ?b) { (term term) }`` for terms of pyoxigraph (``str`` is their SPARQL)."""
     names = " ".join(f"?{name}" for name in bindings)
