@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: setup python assets browser serve test load bench clean
+.PHONY: setup python assets browser virtuoso serve test load bench clean
 
 setup: python assets
 
@@ -41,7 +41,14 @@ serve: setup
 load: setup
 	$(BIN)/innograph load
 
-test: setup browser
+# Debian's Virtuoso for the external-store tests (tests/backends.py: the behaviour tests also run on it; skipped with
+# a message where it is absent). Started by the tests themselves, headless, on a free port with a temporary database.
+virtuoso:
+	@command -v virtuoso-t >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource >/dev/null; \
+	  else echo "virtuoso-t is missing and we are not root: the Virtuoso runs of the backend tests will be skipped"; fi; }
+
+test: setup browser virtuoso
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

@@ -62,12 +62,13 @@ id:membership/effect-researcher a ino:Membership ; rdfs:label "Ada Effet chez Ef
 
 
 @pytest.fixture(scope="module")
-def repo_env(tmp_path_factory):
+def repo_env(tmp_path_factory, request, external_stores):
     """An app over a fresh store built from this repository, with a contributor and a curator."""
     tmp = tmp_path_factory.mktemp("effects")
     token_file = tmp / "tokens"
     auth = {role: {"Authorization": "Bearer " + tokens.create(token_file, f"Effect {role}", role)} for role in tokens.ROLES}
-    app = create_app({"REPO_DIR": str(REPO), "STORE": str(tmp / "store"), "TOKENS": str(token_file), "WORKERS": 1, "TESTING": True})
+    app = create_app({"REPO_DIR": str(REPO), "STORE": str(tmp / "store"), "TOKENS": str(token_file), "WORKERS": 1, "TESTING": True,
+                      **external_stores.settings(repo=REPO, finalizer=request.addfinalizer)})  # conftest: backends
     app.extensions["innograph"].wait_ready(120)
     yield app, app.test_client(), auth
     contributions = app.extensions.get("innograph.contributions")

@@ -21,13 +21,14 @@ SOURCE = "/contributions?source=https://example.org/news/newco&message=from%20th
 
 
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, request, external_stores):
     """A fresh app (its own store, tokens, archive) with a contributor and a curator."""
     token_file = tmp_path / "tokens"
     who = {"contributor": tokens.create(token_file, "Alice Dupont", "contributor"),
            "curator": tokens.create(token_file, "Carl Curator", "curator")}
     app = create_app({"REPO_DIR": str(FIXTURE_REPO), "STORE": str(tmp_path / "store"), "TOKENS": str(token_file),
-                      "WORKERS": 1, "MAX_BODY": 4000, "MAX_TRIPLES": 20})
+                      "WORKERS": 1, "MAX_BODY": 4000, "MAX_TRIPLES": 20,
+                      **external_stores.settings(repo=FIXTURE_REPO, finalizer=request.addfinalizer)})  # conftest: backends
     client = app.test_client()
     yield app, client, {role: {"Authorization": f"Bearer {t}"} for role, t in who.items()}, tmp_path
     app.extensions.get("innograph.contributions") and app.extensions["innograph.contributions"].archive.close()

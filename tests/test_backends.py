@@ -1,0 +1,251 @@
+"""The external store (server/innograph/remote.py) and what comes with it: the store it holds
+equals the embedded one, the competency queries answer the same through /sparql, a reload keeps
+the contributions, a store that goes away gives 503s and comes back without a restart, and
+replicas share one store.
+
+The behaviour tests of the other modules run on every backend too (conftest.py, "Backends");
+these are the ones that only make sense with an external store, or about it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
+
+import backends
+import browser
+from innograph import loader, remote, sparqltext, store, tokens
+from test_contribution_effects import COMPANY, turtle
+from test_queries import EXPECTED, QUERIES, is_ordered, normalized
+
+REPO = Path(__file__).resolve().parents[1]
+MINIREPO = Path(__file__).parent / "fixtures" / "minirepo"
+BASE = "https://w3id.org/innograph/"
+EX = "http://example.org/"
+needs_oxigraph = pytest.mark.skipif(backends.unavailable("oxigraph") is not None, reason=backends.unavailable("oxigraph") or "")
+
+
+# -- SPARQL text: substitutions as VALUES, prefixes declared ---------------------------------------
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }",
+     "SELECT * WHERE { VALUES (?g) { (<http://example.org/g>) }\n GRAPH <http://example.org/g> { ?s ?p ?o } }"),
+    ("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+     "CONSTRUCT { ?s ?p ?o } WHERE { VALUES (?g) { (<http://example.org/g>) }\n GRAPH <http://example.org/g> { ?s ?p ?o } }"),
+    ("CONSTRUCT WHERE { ?g ?p ?o }",  # the short form allows no VALUES: the template is spelled out
+     "CONSTRUCT { ?g ?p ?o } WHERE { VALUES (?g) { (<http://example.org/g>) }\n <http://example.org/g> ?p ?o }"),
+    ("ASK { ?s ?p \"{ WHERE }\" FILTER(?g != ?s) }",  # braces and keywords in strings are text
+     "ASK { VALUES (?g) { (<http://example.org/g>) }\n ?s ?p \"{ WHERE }\" FILTER(<http://example.org/g> != ?s) }"),
+    ("DESCRIBE ?g LIMIT 1", "DESCRIBE ?g WHERE { VALUES (?g) { (<http://example.org/g>) } }\nLIMIT 1"),
+])
+def test_bind_joins_the_values_first_in_the_where_group(query, expected):
+    assert sparqltext.bind(query, {"g": NamedNode(EX + "g")}) == expected
+
+
+def test_bind_leaves_sub_selects_minus_and_assignments_alone():
+    text = sparqltext.bind("SELECT * { ?x ?p ?o { SELECT ?x { ?x ?q ?r } } MINUS { ?x ?z ?w } BIND(1 AS ?x) }", {"x": Literal("a", language="fr")})
+    assert text.startswith('SELECT * { VALUES (?x) { ("a"@fr) }\n "a"@fr ?p ?o { SELECT ?x { ?x ?q ?r } } MINUS { ?x ?z ?w } BIND(1 AS ?x)')
+
+
+def test_declare_adds_only_the_prefixes_used_and_not_declared():
+    prefixes = {"ino": BASE + "ontology#", "prov": "http://www.w3.org/ns/prov#", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+    text = "PREFIX prov: <http://other/> SELECT * { ?s a ino:Pole ; prov:x \"rdf:type\" ; <urn:rdf:x> ?o }"
+    assert sparqltext.declare(text, prefixes) == f"PREFIX ino: <{BASE}ontology#>\n{text}"
+    assert sparqltext.form("PREFIX select: <x:> # SELECT\nBASE <http://b/> ASK { }") == "ASK"
+
+
+# -- The same store and the same answers on every backend ------------------------------------------
+
+
+def _named(quads) -> set[Quad]:
+    """The quads without blank nodes and without graph/void (its blank nodes and stamp differ)."""
+    void = NamedNode(BASE + "graph/void")
+    return {q for q in quads if q.graph_name != void and not any(isinstance(t, BlankNode) for t in (q.subject, q.object))}
+
+
+@pytest.fixture(scope="module")
+def both_stores(store_backend, external_stores, tmp_path_factory):
+    """(embedded store, the quads of the external one) loaded from this repository."""
+    if store_backend == "embedded":
+        pytest.skip("the reference itself")
+    root = tmp_path_factory.mktemp("reference")
+    loader.load(root / "store", REPO)
+    service = remote.RemoteQueryService(external_stores.settings(repo=REPO))
+    try:
+        held = service._fetch_dataset(120.0)
+    finally:
+        service.close()
+    return store.open_for_queries(root / "store"), [q for q in held if q.graph_name.value.startswith(BASE)]
+
+
+def test_the_external_store_holds_what_the_embedded_one_does(both_stores):
+    """`innograph load` into the engine gives the embedded store's quads (ontology, shapes,
+    sources, meta, graph/inferred), blank nodes included (counted)."""
+    embedded, ours = both_stores
+    assert _named(ours) == _named(embedded)
+    blanks = lambda quads: Counter(q.graph_name.value for q in quads if isinstance(q.subject, BlankNode) or isinstance(q.object, BlankNode))  # noqa: E731
+    void = BASE + "graph/void"
+    assert {g: n for g, n in blanks(ours).items() if g != void} == {g: n for g, n in blanks(embedded).items() if g != void}
+
+
+def test_graph_void_describes_the_same_dataset(both_stores):
+    """graph/void: the same description, plus dcterms:modified (the replicas' generation stamp)."""
+    embedded, ours = both_stores
+    void = NamedNode(BASE + "graph/void")
+    assert len([q for q in ours if q.graph_name == void]) == len([q for q in embedded if q.graph_name == void]) + 1
+
+
+@pytest.mark.parametrize("path", QUERIES, ids=lambda p: p.stem)
+def test_competency_queries_answer_the_same_through_the_endpoint(repo_app, store_backend, path):
+    """queries/*.rq through /sparql give tests/expected/*.srj (test_queries.py compares them on
+    a store in this process; here through the app, on each backend)."""
+    text = path.read_text(encoding="utf-8")
+    response = repo_app.test_client().post("/sparql", data={"query": text}, headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    actual, expected = json.loads(response.data), json.loads((EXPECTED / f"{path.stem}.srj").read_text("utf-8"))
+    assert actual["head"]["vars"] == expected["head"]["vars"]
+    got, want = [normalized(b) for b in actual["results"]["bindings"]], [normalized(b) for b in expected["results"]["bindings"]]
+    assert (got == want) if is_ordered(text) else (Counter(got) == Counter(want))
+
+
+def test_reloading_keeps_contributions_and_gives_the_same_store(store_backend, external_stores, tmp_path):
+    """A write, then `innograph load` again: the contribution's graph and record stay, and the
+    store is the one a fresh load plus the same write gives (idempotent, as on the embedded store)."""
+    if store_backend == "embedded":
+        pytest.skip("the embedded store's reload: test_store.py")
+    settings = external_stores.settings(repo=MINIREPO)
+    service = remote.RemoteQueryService({**settings, "QUERY_TIMEOUT": 30})
+    graph = BASE + "graph/contribution/test-1"
+    try:
+        service.apply_write([{"op": "put_graph", "graph": graph, "data": f"<{BASE}id/org/x> <{BASE}ontology#memberOf> <{BASE}id/pole/y> ."},
+                             {"op": "add", "data": f"<{graph}> <http://purl.org/dc/terms/identifier> \"test-1\" <{BASE}graph/meta> .\n"}])
+        before = _named(service._fetch_dataset(60.0))
+        remote.load({**settings, "REPO_DIR": str(MINIREPO)})
+        after = _named(service._fetch_dataset(60.0))
+    finally:
+        service.close()
+    assert Quad(NamedNode(graph), NamedNode("http://purl.org/dc/terms/identifier"), Literal("test-1"), NamedNode(BASE + "graph/meta")) in after
+    assert any(q.graph_name.value == graph for q in after)
+    assert after == before
+
+
+# -- An external store that goes away, replicas -----------------------------------------------------
+
+
+def _get(url: str, accept: str = "application/sparql-results+json", timeout: float = 30) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _ask(base: str, query: str) -> tuple[int, bytes]:
+    return _get(f"{base}/sparql?{urllib.parse.urlencode({'query': query})}")
+
+
+def _serve(workdir: Path, store: backends.StoreServer, **settings: str) -> browser.LiveServer:
+    env = {"INNOGRAPH_REPO_DIR": str(REPO), "INNOGRAPH_STORE": str(workdir / "store"), "INNOGRAPH_TOKENS": str(workdir.parent / "tokens"),
+           **store.env, **{f"INNOGRAPH_{k}": v for k, v in settings.items()}}
+    workdir.mkdir(parents=True, exist_ok=True)
+    return browser.start_server(workdir, env, ready_path="/sparql?query=ASK%7B%7D")
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory):
+    """One Oxigraph server holding this repository, for the tests below (stopped at the end)."""
+    if backends.unavailable("oxigraph"):
+        pytest.skip(backends.unavailable("oxigraph"))
+    server = backends.start_store("oxigraph", tmp_path_factory.mktemp("shared-oxigraph"), REPO, cli=True)
+    yield server
+    server.stop()
+
+
+@needs_oxigraph
+def test_a_store_that_goes_away_gives_503s_and_comes_back_without_restart(shared_store, tmp_path):
+    """Traffic while the Oxigraph server is stopped: 503 naming the store (queries, pages,
+    contributions, dumps), no 500, no hang; restarted on the same port: 200s again, same server."""
+    server = _serve(tmp_path / "app", shared_store, QUERY_TIMEOUT="5")
+    statuses: list[tuple[float, int]] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.is_set():
+            statuses.append((time.monotonic(), _ask(server.url, f"ASK {{ <{BASE}id/pole/biowin> ?p ?o }}")[0]))
+            time.sleep(0.02)
+
+    worker = threading.Thread(target=traffic)
+    try:
+        worker.start()
+        time.sleep(0.5)
+        down_at = time.monotonic()
+        shared_store.stop()
+        time.sleep(1.0)
+        status, body = _ask(server.url, "SELECT * { ?s ?p ?o } LIMIT 1")
+        assert status == 503 and f"The external store at http://127.0.0.1:{shared_store.port} does not answer" in json.loads(body)["error"]
+        status, body = _get(f"{server.url}/id/pole/biowin", accept="text/html")
+        assert status == 503 and b"does not answer" in body
+        assert _get(f"{server.url}/dumps/innograph.nt.gz", accept="*/*")[0] == 503
+        assert _get(f"{server.url}/health", accept="application/json")[0] == 503  # the proxy takes it out of rotation
+        up_at = time.monotonic()
+        shared_store.start()
+        deadline = time.monotonic() + 10
+        while _ask(server.url, "ASK {}")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(max(0.5, up_at + 2 - time.monotonic()))  # traffic goes on after the return
+        health = json.loads(_get(f"{server.url}/health", accept="application/json")[1])
+        assert health["ok"] and health["mode"] == "external"
+    finally:
+        stop.set()
+        worker.join()
+        server.stop()
+    during = {s for t, s in statuses if down_at + 0.2 < t < up_at}
+    after = [s for t, s in statuses if t > up_at + 1]
+    assert during == {503}
+    assert after and set(after) == {200}
+    assert {s for _, s in statuses} <= {200, 503}
+    assert "Traceback" not in server.log.read_text(errors="replace")
+
+
+@needs_oxigraph
+def test_replicas_share_the_store_and_see_each_others_contributions(shared_store, tmp_path):
+    """Two `innograph serve` on one Oxigraph server: the same answers; a contribution accepted by
+    one is in the other's queries, records and dumps at once (no restart, no cache to wait for
+    beyond remote.GENERATION_PROBE_SECONDS)."""
+    token = tokens.create(tmp_path / "tokens", "Replica Tester", "contributor")
+    a, b = _serve(tmp_path / "a", shared_store), _serve(tmp_path / "b", shared_store)
+    try:
+        queries = [f"SELECT ?p ?o WHERE {{ <{BASE}id/pole/biowin> ?p ?o }} ORDER BY ?p ?o",
+                   "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"]
+        for query in queries:
+            assert _ask(a.url, query) == _ask(b.url, query)
+        assert _get(f"{a.url}/id/pole/biowin", accept="text/turtle") == _get(f"{b.url}/id/pole/biowin", accept="text/turtle")
+        _get(f"{b.url}/dumps/innograph.nt.gz", accept="*/*")  # B makes its dump of the data before the contribution
+        body = turtle(COMPANY.replace("effect-co", "replica-co"))
+        request = urllib.request.Request(f"{a.url}/contributions?source=https://example.org/replica", data=body, method="POST",
+                                         headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 201
+            cid = json.loads(response.read())["id"]
+        seen = json.loads(_ask(b.url, f"ASK {{ GRAPH <{BASE}graph/contribution/{cid}> {{ <{BASE}id/organisation/replica-co> ?p ?o }} }}")[1])
+        assert seen["boolean"] is True
+        assert json.loads(_get(f"{b.url}/contributions/{cid}", accept="application/json")[1])["contributor"] == "Replica Tester"
+        assert _ask(a.url, queries[1]) == _ask(b.url, queries[1])
+        time.sleep(remote.GENERATION_PROBE_SECONDS + 0.1)
+        import gzip
+
+        assert b"replica-co" in gzip.decompress(_get(f"{b.url}/dumps/innograph.nt.gz", accept="*/*")[1])
+    finally:
+        a.stop()
+        b.stop()
