@@ -44,7 +44,7 @@ RECYCLE_FRACTION = 1.0
 # under load a short query waits too, and must not be demoted for that. Without this, one runaway
 # query per second under QUERY_TIMEOUT 2 s held both default executors: the other queries waited,
 # or failed with 503 (bench/load.py, tests/test_load.py).
-LONG_QUERY_CPU = 0.1
+LONG_QUERY_CPU = 0.05
 LONG_FACTOR = 2.0
 LONG_NICE = 19
 LONG_EXTRA = 2
