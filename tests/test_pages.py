@@ -275,7 +275,7 @@ def test_home_page(client):
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert '<meta name="viewport"' in html
-    for href in ("/sparql", "/dumps/", "/ontology", "/shapes", "/contributions", "/.well-known/void"):
+    for href in ("/sparql", "/dumps/", "/ontology", "/shapes", "/contribute", "/.well-known/void"):
         assert f'href="{href}"' in html
     assert 'href="/id/pole/biowin"' in html and 'href="/id/organisation/synhera"' in html  # networks to browse
     assert 'href="/id/document/seed-000"' in html and "000_3d2994575429d5cc.txt" in html  # the sources
