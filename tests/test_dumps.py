@@ -231,3 +231,21 @@ def test_only_graphs_that_can_repeat_an_earlier_one_are_joined():
     assert queries[graph + "ontology"] is None  # rdfs:subClassOf: no other graph has the predicate
     repeated = {(t["s"].value, t["p"].value, t["o"].value) for t in store.query(queries[graph + "inferred"])}
     assert repeated == {(EX + "project/pr1", "https://w3id.org/innograph/ontology#carriedBy", EX + "organisation/c1")}
+
+
+def test_browsers_asking_for_the_description_land_on_the_dataset_page(live_server):
+    status, headers, body = _get(f"{live_server}/.well-known/void", "text/html,application/xhtml+xml,*/*;q=0.8")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b"innograph" in body and b"void" in body.lower()
+
+
+def test_the_export_benchmark_runs_on_a_tiny_graph(tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_export", inprocess.REPO / "bench" / "export.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--source", str(inprocess.FIXTURE), "--plain", "--repeat", "1", "--triples", "66",
+                       "--only", "innograph.nt", "network/collaboration-edges.csv", "void"]) == 0
+    table = capsys.readouterr().out
+    assert "| `innograph.nt` |" in table and "per-graph Store.dump" in table and "CONSTRUCT" in table
