@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store
 
 import backends
 import browser
@@ -249,3 +249,28 @@ def test_replicas_share_the_store_and_see_each_others_contributions(shared_store
     finally:
         a.stop()
         b.stop()
+
+
+@needs_oxigraph
+def test_the_command_line_works_on_the_external_store(shared_store, tmp_path):
+    """`innograph query` and `innograph export` read the external store when SPARQL_QUERY_URL is
+    set; `innograph load` into a store that does not answer exits 2 and says which one."""
+    import subprocess
+    import sys
+
+    cli = [str(Path(sys.executable).with_name("innograph"))]
+    env = {"PATH": "/usr/bin:/bin", "INNOGRAPH_STORE": str(tmp_path / "nothing-here"), **shared_store.env}
+    done = subprocess.run([*cli, "query", f"SELECT ?o WHERE {{ <{BASE}id/pole/biowin> <http://www.w3.org/2000/01/rdf-schema#label> ?o }}"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "BioWin" in done.stdout, done.stderr
+    done = subprocess.run([*cli, "export", "--format", "nq", "--out", str(tmp_path / "all.nq")], env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    exported = Store()
+    exported.load(path=str(tmp_path / "all.nq"), format=RdfFormat.N_QUADS)
+    assert NamedNode(BASE + "graph/meta") in set(exported.named_graphs()) and len(exported) > 5000
+    assert not (tmp_path / "nothing-here").exists()  # no embedded store was made on the way
+    port = backends.free_port()
+    down = {**env, "INNOGRAPH_SPARQL_QUERY_URL": f"http://127.0.0.1:{port}/query", "INNOGRAPH_SPARQL_UPDATE_URL": f"http://127.0.0.1:{port}/update",
+            "INNOGRAPH_SPARQL_GSP_URL": f"http://127.0.0.1:{port}/store", "INNOGRAPH_REPO_DIR": str(REPO)}
+    done = subprocess.run([*cli, "load"], env=down, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and f"the external store at http://127.0.0.1:{port} does not answer" in done.stderr

@@ -108,6 +108,13 @@ def serve(host: str | None, port: int | None, store: str | None) -> None:
 def _open(settings: dict[str, Any]) -> Any:
     from .store import open_for_queries
 
+    if settings.get("SPARQL_QUERY_URL"):  # an external store: its quads, read into memory (remote.py)
+        from . import remote
+
+        try:
+            return remote.snapshot(settings)
+        except remote.QueryError as error:
+            raise InputError(str(error)) from None
     try:
         return open_for_queries(settings["STORE"], "memory")
     except FileNotFoundError as error:

@@ -9,9 +9,11 @@ Several ``innograph serve`` processes can share one such store (replicas behind 
 What stays ours, whatever the engine:
 
 - the guards: /sparql refuses SERVICE and updates before the service is called (sparql.py,
-  protocol.py); here every query is parsed first by pyoxigraph (on an empty store, lazily: no
-  evaluation), so a syntax error says the same thing as on the embedded store, an update can
-  never be sent as a query, and the kind of result is known before the request;
+  protocol.py); here a text that is not a query (an update keyword, a Virtuoso pragma) is refused
+  with pyoxigraph's own message before it leaves, since some engines (Virtuoso) would run an
+  update sent to their query URL. Nothing is evaluated here: pyoxigraph would evaluate some
+  queries even on an empty store (aggregates over VALUES), so the store itself says whether a
+  query is valid (Oxigraph in pyoxigraph's words, line numbers corrected for the lines added);
 - the timeout: QUERY_TIMEOUT is the request's deadline (connect, then the whole answer); past
   it the connection is closed and ``QueryTimeout`` raised. Give the engine the same timeout
   (``oxigraph serve --timeout-s``) so that it stops working too;
@@ -19,8 +21,9 @@ What stays ours, whatever the engine:
   which every engine answers, and pyoxigraph re-serializes in the negotiated format: the same
   serializers, so the same bytes as the embedded store for the same solutions;
 - the row cap: rows are counted while the answer is parsed, the connection closed at MAX_ROWS+1;
-- the dataset: the default graph must be the union of the named graphs (``oxigraph serve
-  --union-default-graph``; Virtuoso does so by default);
+- the dataset: the default graph is the union of the named graphs when a query names none
+  (Oxigraph: the ``union-default-graph`` parameter, per query, as its server flag would also
+  override FROM; Virtuoso does so by itself; other engines must be set up so);
 - writes: one SPARQL Update request per write (a contribution's graph, its record in graph/meta
   and its entailments in graph/inferred, or a retraction), atomic on engines whose requests are
   transactions; then graph/void is recomputed (a second request);
@@ -59,7 +62,7 @@ from .executor import QueryOutcome
 from .pool import QueryError, QueryTimeout
 from .protocol import has_dataset_clause
 
-__all__ = ["QueryError", "RemoteQueryService", "StoreUnreachable", "init_app", "load"]
+__all__ = ["QueryError", "RemoteQueryService", "StoreUnreachable", "init_app", "load", "snapshot"]
 log = logging.getLogger(__name__)
 
 BASE = "https://w3id.org/innograph/"
@@ -794,6 +797,16 @@ def _now() -> str:
 # -- innograph load, into the external store ----------------------------------------------------
 
 
+def snapshot(settings: Mapping[str, Any]) -> Store:
+    """The external store's quads (its engine's own graphs left out) in an in-memory store:
+    what ``innograph query`` and ``innograph export`` read when SPARQL_QUERY_URL is set."""
+    service = RemoteQueryService(settings)
+    try:
+        return service._fetch_dataset(max(600.0, EXPORT_TIMEOUT_FACTOR * service.timeout))
+    finally:
+        service.close()
+
+
 def records_query(base: str = BASE) -> str:
     """The contribution records of graph/meta (provenance.py's IRIs), which a reload keeps."""
     starts = [f"{base}graph/contribution/", f"{base}id/contribution/", f"{base}id/retraction/",
@@ -822,7 +835,7 @@ def load(settings: Mapping[str, Any], files: Iterable[str | os.PathLike[str]] = 
     service = RemoteQueryService({**settings, "QUERY_TIMEOUT": max(float(settings.get("QUERY_TIMEOUT", 30.0)), 300.0)},
                                  prefixes=prefixes or PREFIXES)
     try:
-        service.wait_ready(float(settings.get("STORE_WAIT", 30.0)))
+        service.wait_ready(5.0)  # a store that is starting up gets a few seconds
         files = list(files)
         plan = loader.files_plan(files) if files else loader.repository_plan(Path(settings.get("REPO_DIR") or "."))
         local = Store()
