@@ -198,6 +198,11 @@ def test_a_store_that_goes_away_gives_503s_and_comes_back_without_restart(shared
         assert status == 503 and b"does not answer" in body
         assert _get(f"{server.url}/dumps/innograph.nt.gz", accept="*/*")[0] == 503
         assert _get(f"{server.url}/health", accept="application/json")[0] == 503  # the proxy takes it out of rotation
+        refused = urllib.request.Request(f"{server.url}/validate", data=b"<urn:a> <urn:b> <urn:c> .", method="POST",
+                                         headers={"Content-Type": "application/n-triples"})
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(refused, timeout=30)
+        assert caught.value.code == 503 and "does not answer" in json.loads(caught.value.read())["error"]
         up_at = time.monotonic()
         shared_store.start()
         deadline = time.monotonic() + 10

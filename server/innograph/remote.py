@@ -101,7 +101,14 @@ def init_app(app: Any, prefixes: Mapping[str, str]) -> "RemoteQueryService":
     service = app.extensions["innograph"] = RemoteQueryService(app.config, prefixes=prefixes)
 
     def unreachable(error: StoreUnreachable) -> Any:
+        from flask import jsonify, request
+
         log.error("%s", error.message)
+        if request.path.startswith(("/contributions", "/validate")):  # their errors are JSON (contributions.py)
+            response = jsonify({"ok": False, "error": error.public, "status": 503})
+            response.status_code = 503
+            response.headers["Retry-After"] = "5"
+            return response
         return app.response_class(error.public + "\n", 503, {"Retry-After": "5", "Content-Type": "text/plain; charset=utf-8"})
 
     app.register_error_handler(StoreUnreachable, unreachable)
