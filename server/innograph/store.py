@@ -183,12 +183,7 @@ def write_snapshot(store: Store, db: Path) -> None:
     _fsync_dir(db)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_dir = journal._fsync_dir  # one implementation of the directory fsync
 
 
 def read_database(db: Path, manifest: Mapping[str, Any]) -> Store:
