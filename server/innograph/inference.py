@@ -110,11 +110,19 @@ def _instance_updates(store: Store, graph: str) -> list[str]:
 
 
 def _schema_triples(store: Store) -> list[Quad]:
-    """The closed schema itself (transitive subClassOf/subPropertyOf, symmetric inverseOf)."""
+    """The closed schema itself (transitive subClassOf/subPropertyOf, symmetric inverseOf).
+
+    ``p`` entailing ``q`` read backwards says p ⊑ q⁻, and ``p owl:inverseOf q`` says p ≡ q⁻: it is
+    written only when the converse holds too (q entails p read backwards). ``ino:carries`` (inverse
+    of ``ino:carriedBy``, a subproperty of ``prov:wasAssociatedWith``) is only *contained* in the
+    inverse of ``prov:wasAssociatedWith``; OWL has no named-property triple for that, so none is
+    written, while the instance triples it entails are."""
     graph = NamedNode(INFERRED)
     quads = [Quad(NamedNode(c), NamedNode(SUB_CLASS), NamedNode(d), graph) for c, ds in class_closure(store).items() for d in ds]
-    for p, targets in property_closure(store).items():
-        quads += [Quad(NamedNode(p), NamedNode(SUB_PROPERTY if fwd else INVERSE), NamedNode(q), graph) for q, fwd in targets]
+    props = property_closure(store)
+    for p, targets in props.items():
+        quads += [Quad(NamedNode(p), NamedNode(SUB_PROPERTY if fwd else INVERSE), NamedNode(q), graph)
+                  for q, fwd in targets if fwd or (p, False) in props.get(q, ()) or p == q]
     stated = lambda q: any(True for _ in store.quads_for_pattern(q.subject, q.predicate, q.object, None))  # noqa: E731
     return [q for q in quads if not stated(q)]
 
