@@ -12,7 +12,8 @@ what the server holds unchanged (triples per graph, contribution records).
 - path traversal in /id/, /dumps/, /dumps/network/, /static/, /contributions/;
 - oversized bodies (413, announced or chunked), lying Content-Length and slow clients (408, the
   other clients still served), huge headers and URLs;
-- token guessing (429 with Retry-After, per client), constant-time token comparison;
+- token guessing (429 with Retry-After, per client: a forged X-Forwarded-For is ignored, and behind
+  a trusted proxy (PROXY_HOPS) each client is counted on its own), constant-time token comparison;
 - CORS: never credentials, never the caller's origin echoed.
 """
 
@@ -417,6 +418,48 @@ def test_token_guessing_is_rate_limited_per_client(server, unchanged):
     assert retract(other, server.tokens["curator"]).status == 404  # authenticated, nothing to retract
     for _ in range(8):
         assert retract(forgetful, None).status == 401
+
+
+def test_a_forged_x_forwarded_for_does_not_reset_the_count(server, unchanged):
+    """PROXY_HOPS = 0 (the default): X-Forwarded-For is the client's word, ignored; a guesser
+    that sends a new one with each attempt is still counted by its own address."""
+    guesser = "127.0.0.34"
+    answers = [call(server.url, "DELETE", "/contributions/no-such-contribution", source=guesser,
+                    headers={"Authorization": f"Bearer guess-{n}", "X-Forwarded-For": f"198.51.100.{n}"}) for n in range(7)]
+    assert [a.status for a in answers] == [401] * 5 + [429] * 2
+
+
+@pytest.fixture(scope="module")
+def proxied_server(tmp_path_factory):
+    """A server told that one reverse proxy stands in front of it (PROXY_HOPS = 1)."""
+    from conftest import GUARDED_SETTINGS, REPO
+
+    import browser
+
+    workdir = tmp_path_factory.mktemp("proxied-server")
+    token_file = workdir / "tokens"
+    curator = token_store.create(token_file, "Proxied curator", "curator")
+    env = {"INNOGRAPH_REPO_DIR": str(REPO), "INNOGRAPH_STORE": str(workdir / "store"), "INNOGRAPH_TOKENS": str(token_file),
+           "INNOGRAPH_PROXY_HOPS": "1", **{f"INNOGRAPH_{k}": v for k, v in GUARDED_SETTINGS.items()}}
+    live = browser.start_server(workdir, env)
+    yield live.url, curator
+    live.stop()
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_on_its_own(proxied_server):
+    """PROXY_HOPS = 1: every request comes from the proxy's address (127.0.0.1 here), and the
+    client is the last address of X-Forwarded-For: one client's guesses lock that client only;
+    an address put first in the header by the client itself is not trusted."""
+    url, curator = proxied_server
+
+    def retract(forwarded_for, token):
+        return call(url, "DELETE", "/contributions/no-such-contribution",
+                    headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": forwarded_for})
+
+    assert [retract("198.51.100.7", f"guess-{n}").status for n in range(6)] == [401] * 5 + [429]
+    assert retract("198.51.100.7", curator).status == 429
+    assert retract("203.0.113.1, 198.51.100.7", curator).status == 429  # a forged first hop changes nothing
+    assert retract("198.51.100.8", curator).status == 404  # another client: authenticated, nothing to retract
 
 
 def test_tokens_are_compared_in_constant_time_against_every_stored_hash(tmp_path, monkeypatch):

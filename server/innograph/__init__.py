@@ -34,6 +34,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         else:
             app.extensions["innograph"] = QueryService(app.config, prefixes=PREFIXES)
     _register_blueprints(app)
+    if app.config["PROXY_HOPS"]:  # the client address and scheme as the trusted proxies saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
 

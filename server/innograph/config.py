@@ -49,6 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("READ_TIMEOUT", 20.0, "Seconds a client has to send a request's line, headers and body from its first byte, plus one per 500 bytes received: a client that trickles bytes gets 408 instead of holding a web thread."),
     Setting("AUTH_FAILURES", 10, "Unknown contribution tokens one client (IP address) may present within AUTH_WINDOW seconds; beyond, 429 with Retry-After."),
     Setting("AUTH_WINDOW", 300.0, "Seconds over which a client's unknown tokens are counted (see AUTH_FAILURES)."),
+    Setting("PROXY_HOPS", 0, "Reverse proxies in front of the server whose X-Forwarded-For and X-Forwarded-Proto are trusted (the client address of the token rate limit is then the real client's); 0: those headers are ignored, a client cannot forge its address."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
