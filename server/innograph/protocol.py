@@ -7,7 +7,9 @@ a parameter given twice, a query both in the URL and in the body, a missing or u
 Content-Type, a charset other than UTF-8. The endpoint is read-only: an ``update`` parameter or an
 ``application/sparql-update`` body is refused before anything runs.
 
-Also here: :func:`uses_service`, the cheap lexical check for the ``SERVICE`` keyword.
+Also here: :func:`uses_service`, the cheap lexical check for the ``SERVICE`` keyword, and
+:func:`check_nesting`, which refuses a query nested deeper than pyoxigraph's recursive parser can
+take (a few thousand levels overflow its stack and kill the executor process).
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from urllib.parse import parse_qsl
 from pyoxigraph import NamedNode
 from werkzeug.http import parse_options_header
 
-from . import errors
+from . import errors, sparqltext
 
 FORM = "application/x-www-form-urlencoded"
 QUERY = "application/sparql-query"
 UPDATE = "application/sparql-update"
 READ_METHODS = ("GET", "HEAD", "POST")
 ALLOWED_METHODS = (*READ_METHODS, "OPTIONS")
+MAX_NESTING = 256  # brackets ({, (, [) open at once; real queries use a dozen
 _READ_ONLY = "This endpoint is read-only: SPARQL Update is not accepted (contributions go through /contributions)"
 
 Params = Iterable[tuple[str, str]]
@@ -81,6 +84,8 @@ def parse_request(method: str, content_type: str | None, url_params: Params, bod
 def _build(params: list[tuple[str, str]], query: str | None) -> QueryRequest:
     if query is not None and not query.strip():
         raise errors.bad_request("The query parameter is empty")
+    if query is not None:
+        check_nesting(query)
     return QueryRequest(
         query=query,
         default_graph_uris=_iris(params, "default-graph-uri"),
@@ -88,6 +93,23 @@ def _build(params: list[tuple[str, str]], query: str | None) -> QueryRequest:
         # SPARQLWrapper repeats format (format=tsv&format=text/tab-separated-values): the first counts.
         format=next((v for k, v in params if k == "format"), None),
     )
+
+
+def check_nesting(query: str) -> None:
+    """Raise 400 if ``query`` opens more than :data:`MAX_NESTING` brackets at once (outside
+    strings, IRIs and comments; codepoint escapes decoded, as the parser reads them). Counting
+    brackets first keeps it to one pass in C for any query that cannot be that deep."""
+    escaped = "\\u" in query or "\\U" in query
+    if not escaped and query.count("{") + query.count("(") + query.count("[") <= MAX_NESTING:
+        return
+    for text in (query, _CODEPOINT.sub(_codepoint, query)) if escaped else (query,):
+        for kind, _token, start, depth in sparqltext.tokens(text):
+            if kind == "open" and depth >= MAX_NESTING:
+                line = text.count("\n", 0, start) + 1
+                column = start - text.rfind("\n", 0, start)
+                raise errors.bad_request(f"The query nests brackets more than {MAX_NESTING} levels deep (line {line}, "
+                                         f"column {column}{' once its codepoint escapes are decoded' if text is not query else ''}): "
+                                         "refused before parsing")
 
 
 def _single(params: list[tuple[str, str]], key: str) -> str | None:
