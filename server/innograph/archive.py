@@ -11,7 +11,10 @@ Layout under ``{STORE}/archive/``:
 
 ``record`` returns only once both are on disk, so the answer is sent after the archive holds
 the submission.  The archive says what was *sent* and how it was *judged*; whether an accepted
-contribution is in the data is said by ``graph/meta`` and the store's journal.
+contribution is in the data is said by ``graph/meta`` and the store's journal. On a full disk
+``record`` raises ``DiskFull`` and keeps no record (journal.py cuts a partial one), and a
+contribution archived as accepted whose write to the store then failed is withdrawn
+(``withdraw``): the client gets 507 (contributions.py) and the archive does not claim a 201.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .diskfull import DiskFull, raising_disk_full
 from .journal import Journal
 
 
@@ -64,28 +68,43 @@ class Archive:
         self._journal = Journal(self.root / "submissions.journal")
         self._lock = threading.Lock()
 
-    def record(self, submission: Submission, payload: bytes | None) -> None:
-        """Archive ``submission`` (and ``payload`` unless None) durably, then return."""
+    def record(self, submission: Submission, payload: bytes | None) -> int:
+        """Archive ``submission`` (and ``payload`` unless None) durably, then return its sequence
+        number (for :meth:`withdraw`). On a full disk DiskFull is raised and no record is kept; a
+        payload file already written stays (content-addressed: a resend of it reuses the file, and
+        removing it could race with a submission of the same bytes)."""
         if payload is not None:
             self.store_payload(payload, submission.payload_sha256)
         with self._lock:
-            self._journal.append(asdict(submission))
+            return self._journal.append(asdict(submission))
+
+    def withdraw(self, sequence: int, instead: Submission) -> None:
+        """Replace record ``sequence`` by ``instead``: a submission archived with the answer it was
+        to get (201) whose write then failed on a full disk. The old record is cut if nothing came
+        after it (needs no space); ``instead`` is archived if it fits, else left out (the client
+        was told that nothing was recorded). Readers take the last record of an id."""
+        with self._lock:
+            self._journal.undo(sequence)
+            try:
+                self._journal.append(asdict(instead))
+            except DiskFull:
+                pass
 
     def store_payload(self, payload: bytes, sha256: str | None) -> Path:
+        """Keep ``payload`` under its hash. On a full disk the temporary file is removed (it would
+        hold the space) and DiskFull raised."""
         if not sha256:
             raise ValueError("a payload is archived under its sha256")
         target = self.payloads / sha256
         if target.exists():
             return target
         tmp = self.payloads / f".{sha256}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            with raising_disk_full(f"the archive's payload {target}"):
+                _write_durably(tmp, payload)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, target)
         dir_fd = os.open(self.payloads, os.O_RDONLY)
         try:
@@ -107,10 +126,24 @@ class Archive:
             yield Submission(**r)
 
     def get(self, submission_id: str) -> Submission | None:
+        """The last record of ``submission_id`` (a later one replaces it: see :meth:`withdraw`)."""
+        found = None
         for s in self.submissions():
             if s.id == submission_id:
-                return s
-        return None
+                found = s
+        return found
 
     def close(self) -> None:
         self._journal.close()
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Create ``path`` holding ``data``, fsync'ed (the caller renames it into place)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)

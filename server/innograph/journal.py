@@ -7,7 +7,9 @@ somewhere that survives a crash. A write is acknowledged only after its record i
 Why this framing: each record is ``MAGIC | length | crc32 | payload``. A ``kill -9`` (or power cut)
 in the middle of an append leaves a torn tail: a short header, a short payload or a checksum that
 does not match. Reading stops at the first such record and ignores the rest, and opening for append
-cuts the file back to the last whole record, so a write is applied entirely or not at all.
+cuts the file back to the last whole record, so a write is applied entirely or not at all. An
+append that fails (a full disk) is cut back the same way at once: a partial record left in the
+middle would hide every later one from the next start.
 
 Records are JSON objects ``{"id", "at", "ops": [...]}``; ``ops`` are the operations of
 ``store.apply_ops`` (put_graph, drop_graph, add, remove). Replaying a journal twice gives the same
@@ -25,6 +27,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from .diskfull import raising_disk_full
 
 MAGIC = b"IGJ1"
 _HEADER = struct.Struct(">4sII")  # magic, payload length, crc32 of the payload
@@ -68,8 +72,9 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        with raising_disk_full(f"the journal {self.path}"):  # creating it may need a directory block
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -81,6 +86,7 @@ class Journal:
             os.ftruncate(self._fd, end)
             os.fsync(self._fd)
         os.lseek(self._fd, end, os.SEEK_SET)
+        self._last_start: int | None = None  # where the last record appended by this process begins
         _fsync_dir(self.path.parent)
 
     def __len__(self) -> int:
@@ -90,15 +96,44 @@ class Journal:
         return iter(list(self.records))
 
     def append(self, record: dict[str, Any]) -> int:
-        """Write ``record`` durably; returns its sequence number (1-based). Raises on IO errors."""
+        """Write ``record`` durably; returns its sequence number (1-based). Raises on IO errors.
+
+        If the write or the fsync fails (a full disk: :class:`DiskFull`), the file is cut back to
+        where the record began: a partial frame left in the middle would make every record
+        appended after it invisible to the next start (reading stops at the first torn record)."""
         frame = encode(record)
-        view = memoryview(frame)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fsync(self._fd)
+        start = os.lseek(self._fd, 0, os.SEEK_CUR)
+        try:
+            with raising_disk_full(f"the journal {self.path}"):
+                view = memoryview(frame)
+                while view:
+                    view = view[os.write(self._fd, view):]
+                os.fsync(self._fd)
+        except OSError:
+            self._cut(start)
+            raise
         self.records.append(json.loads(json.dumps(record)))
+        self._last_start = start
         return len(self.records)
+
+    def undo(self, sequence: int) -> bool:
+        """Remove record ``sequence`` if it is still the last one appended by this process (a
+        submission archived before a write that then failed); False if anything followed it."""
+        if sequence != len(self.records) or self._last_start is None:
+            return False
+        self._cut(self._last_start)
+        self.records.pop()
+        self._last_start = None
+        return True
+
+    def _cut(self, offset: int) -> None:
+        """Truncate the file to ``offset`` and append from there (needs no free space)."""
+        os.ftruncate(self._fd, offset)
+        os.lseek(self._fd, offset, os.SEEK_SET)
+        try:
+            os.fsync(self._fd)
+        except OSError:  # the cut is in the page cache; a torn tail left by a crash is cut on open
+            pass
 
     def close(self) -> None:
         if self._fd >= 0:
