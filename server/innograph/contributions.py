@@ -6,12 +6,15 @@ PROV record and the journal operations), archive (every submission, fsync'ed bef
 and tokens (hashed, roles).  A write is one ``apply_write`` of the runtime (executor.py): it is
 journaled and fsync'ed before it returns, so a 201 leaves only once the contribution is durable.
 Validation and write happen under one lock, so two concurrent contributions never both pass a
-check (a maxCount, say) that only one of them may pass.
+check (a maxCount, say) that only one of them may pass. A full disk (archive or journal) is
+answered 507 with nothing recorded (diskfull.py); queries go on meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, make_response, render_template, request, url_for
 from rdflib import Graph
 
-from . import policy, provenance
+from . import errors, policy, provenance
 from .archive import Archive, Submission, new_id
+from .diskfull import DiskFull
 from .ratelimit import FailureLimiter
 from .rdfinput import InputError, format_for_media_type, parse_payload
 from .records import list_records
@@ -29,6 +33,7 @@ from .tokens import Holder, Tokens, bearer
 from .validation import Report, Shapes, validate_contribution
 
 bp = Blueprint("contributions", __name__)
+log = logging.getLogger(__name__)
 NOT_VALIDATED = ("shapes", "inferred")  # graphs that are not data to validate
 REPORT_TYPES = ("application/json", "text/turtle", "application/ld+json", "text/html")
 STATUSES = ("accepted", "retracted")  # of a contribution record (provenance.py)
@@ -150,6 +155,17 @@ def _abort(error: _Abort) -> Response:
     return error.response
 
 
+@bp.errorhandler(DiskFull)
+def _disk_full(error: DiskFull) -> Response:
+    """A write of the archive or of the store's journal found the disk full and undid what it had
+    begun: 507, and a log line for whoever has to free the space."""
+    log.error("%s %s refused, the store's disk is full: %s", request.method, request.path, error)
+    what = "the retraction was not made" if request.method == "DELETE" else "the contribution was not accepted"
+    what += " and nothing of it was recorded in the data"
+    problem = errors.insufficient_storage(what)
+    return make_response(jsonify({"ok": False, "error": problem.message, "status": problem.status}), problem.status)
+
+
 @bp.post("/contributions")
 def contribute() -> Response:
     holder = _holder("contributor")
@@ -180,12 +196,17 @@ def contribute() -> Response:
     with svc.lock:
         report = svc.validate(payload.graph).with_lines(payload.text, payload.prefixes)
         status = 201 if report.conforms else 422
-        svc.archive.record(Submission(**meta, payload_sha256=sha, bytes=size, triples=triples, verdict="conforms" if report.conforms else "violations",
-                                      status=status, results=len(report.results)), body)
+        submission = Submission(**meta, payload_sha256=sha, bytes=size, triples=triples, verdict="conforms" if report.conforms else "violations",
+                                status=status, results=len(report.results))
+        archived = svc.archive.record(submission, body)
         if not report.conforms:
             return _report_response(report, 422, id=cid)
         record = provenance.Record(cid, holder.name, meta["at"], source.strip(), message, sha, payload.format.media_type, triples, "accepted")
-        svc.queries.apply_write(provenance.accept_ops(record, payload.graph, svc.iris), contribution=cid, contributor=holder.name)
+        try:
+            svc.queries.apply_write(provenance.accept_ops(record, payload.graph, svc.iris), contribution=cid, contributor=holder.name)
+        except DiskFull as error:  # the journal cut its partial record: nothing was applied
+            svc.archive.withdraw(archived, replace(submission, verdict="refused", status=507, error=str(error)))
+            raise
     location = url_for("contributions.show", cid=cid)
     return _report_response(report, 201, {"Location": location}, id=cid, location=location, graph=str(svc.iris.graph(cid)))
 

@@ -73,6 +73,13 @@ def timeout(seconds: float) -> ProtocolError:
     return ProtocolError(503, f"The query was stopped after {seconds:g} s (setting INNOGRAPH_QUERY_TIMEOUT); make it more selective or add a LIMIT")
 
 
+def insufficient_storage(what: str) -> ProtocolError:
+    """507 (RFC 4918 §11.5): the store's disk is full, so ``what`` could not be written; whatever
+    had begun was undone. Not 500 (nothing is broken: freeing space fixes it) nor 503 with a
+    Retry-After (the server cannot know when space comes back)."""
+    return ProtocolError(507, f"The store's disk is full: {what}. Try again once space has been freed on the server")
+
+
 def wants_json(accept: str | None) -> bool:
     """Whether an error should be rendered as JSON for this Accept header: any JSON type (SPARQL
     JSON results, JSON-LD, ``application/json``) preferred to ``text/plain``."""

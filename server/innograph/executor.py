@@ -160,7 +160,8 @@ class QueryService:
         ``ops``: ``{"op": "put_graph", "graph": IRI, "data": Turtle or N-Triples}``, ``{"op": "drop_graph",
         "graph": IRI}``, ``{"op": "add"|"remove", "data": N-Quads}``. ``meta`` (JSON values: who,
         contribution id...) is kept in the journal record. Returns once the record is fsync'ed and
-        the store updated; raises ValueError for an invalid write (nothing journaled).
+        the store updated; raises ValueError for an invalid write, DiskFull when the journal cannot
+        be written (in both cases nothing journaled, nothing applied).
         """
         from . import journal, store
 
