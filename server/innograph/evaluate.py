@@ -25,6 +25,7 @@ from typing import Any
 from pyoxigraph import (NamedNode, QueryBoolean, QueryResultsFormat, QueryTriples, Store, Variable,
                         parse_query_results, serialize)
 
+from .diskfull import is_disk_full
 from .worker import frame, recv_msg
 from .protocol import has_dataset_clause
 
@@ -231,7 +232,13 @@ def run_terms(sock: socket.socket, store: Store, job: Job, config: dict[str, Any
 def run_export(sock: socket.socket, store: Store, job: Export, config: dict[str, Any]) -> None:
     from .dumps import produce  # only executors that write dumps pay for importing it
 
-    size = produce(store, job.name, job.path, config.get("prefixes") or {})
+    try:
+        size = produce(store, job.name, job.path, config.get("prefixes") or {})
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        sock.sendall(frame(b"X", _dumps(("disk-full", None, f"{job.name}: {error}"))))  # the web process answers 507
+        return
     sock.sendall(frame(b"V", _dumps(("export", size, 0))))
 
 

@@ -53,7 +53,8 @@ LONG_EXTRA = 2
 class QueryError(Exception):
     """A query that has no answer. ``reason``: "syntax" (400), "not-acceptable" (406, ``kind``
     says which result kind had no acceptable format), "evaluation" (the query failed while it
-    ran), "unavailable" (the store could not be opened or an executor died), "timeout"."""
+    ran), "unavailable" (the store could not be opened or an executor died), "timeout",
+    "disk-full" (an export found the store's disk full: 507)."""
 
     def __init__(self, reason: str, message: str, kind: str | None = None) -> None:
         super().__init__(message)

@@ -4,7 +4,8 @@ Files are made once per data version under ``STORE/dumps/<version>/`` (atomic re
 per file) by the runtime, in the process that holds the store (``QueryService.export``, which runs
 ``dumps.produce``), and sent with ``send_file`` (ETag, Range, ``Content-Disposition: attachment``).
 Only names of the fixed tables reach the disk: a request path never does. The version is the
-runtime's generation plus a token drawn at start, so a write or a restart means new files.
+runtime's generation plus a token drawn at start, so a write or a restart means new files. A file
+that cannot be written because the store's disk is full is answered 507 (nothing partial kept).
 
 ``/.well-known/void`` answers graph/void (void.py) by content negotiation, plus ``dcat:byteSize``
 of the files already made; browsers go to the dataset's page, ``/id/dataset/innograph``.
@@ -13,6 +14,7 @@ of the files already made; browsers go to the dataset's page, ``/id/dataset/inno
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 import threading
@@ -24,8 +26,11 @@ from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, make
                    request, send_file, url_for)
 from pyoxigraph import RdfFormat
 
-from . import i18n, negotiation, netexport, void
+from . import errors, i18n, negotiation, netexport, void
+from .diskfull import is_disk_full
 from .dumps import DUMPS, GZIP, distributions
+
+log = logging.getLogger(__name__)
 
 
 # -- the files on disk (in the web process) -----------------------------------------------------
@@ -107,7 +112,14 @@ def _build(runtime: object) -> Callable[[str, Path], object]:
 
 def _send(name: str) -> Response:
     runtime, cache, version = _state()
-    path = cache.get(version, name, _build(runtime))
+    try:
+        path = cache.get(version, name, _build(runtime))
+    except Exception as error:  # the partial file is removed already (FileCache.get)
+        if not _disk_full(error):
+            raise
+        log.error("/dumps/%s not written, the store's disk is full: %s", name, error)
+        body, media_type = errors.render(errors.insufficient_storage(f"the file {name} could not be written"), request.headers.get("Accept"))
+        return make_response(body, 507, {"Content-Type": media_type})
     media = DUMPS[name].media_type if name in DUMPS else netexport.MEDIA_TYPES[netexport.FILES[name][1]]
     return send_file(path, mimetype=media, as_attachment=True, download_name=name.rsplit("/", 1)[-1], conditional=True, etag=True, max_age=60)
 
@@ -129,6 +141,12 @@ def network(name: str) -> Response:
 @bp.get("/dumps/network/")
 def network_index() -> Response:
     return redirect(url_for("publish.index") + "#network", 303)
+
+
+def _disk_full(error: Exception) -> bool:
+    """Whether building a file failed for lack of space: here (OSError) or in the executor
+    (QueryError "disk-full", evaluate.run_export)."""
+    return is_disk_full(error) or getattr(error, "reason", None) == "disk-full"
 
 
 def _sizes(cache: FileCache, version: str) -> dict[str, int]:
