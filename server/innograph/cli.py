@@ -2,7 +2,8 @@
 
 Exit codes, the same for every command: 0 success; 1 no result (a query with no solution, ASK
 false, an empty graph); 2 usage or input error (bad option, missing file, RDF or SPARQL syntax
-error, unknown format). Settings come from the defaults, then INNOGRAPH_* variables, then flags.
+error, unknown format), or a store whose disk is full (nothing changed). Settings come from the
+defaults, then INNOGRAPH_* variables, then flags.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from .config import load_settings
+from .diskfull import is_disk_full
 
 EXIT_OK, EXIT_EMPTY, EXIT_INPUT = 0, 1, 2
 _store_option = click.option("--store", "store", metavar="DIR", help="Store directory (setting STORE, default ./var/store).")
@@ -59,6 +61,11 @@ def _do_load(settings: dict[str, Any], files: tuple[str, ...]) -> dict[str, Any]
                            progress=sys.stderr.isatty())
     except (FileNotFoundError, SyntaxError, ValueError) as error:
         raise InputError(str(error)) from None
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise InputError(f"the store's disk is full ({error.strerror or error}); nothing was changed: {Path(settings['STORE']) / 'CURRENT.json'} "
+                         "still names the previous database. Free some space and load again") from None
 
 
 @main.command()

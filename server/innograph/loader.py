@@ -12,7 +12,8 @@ Where each file goes (the contract of DESIGN.md, "The dataset"):
 
 A rebuild (no files given) builds a new database from the repository alone, replays the journal
 (accepted contributions are kept) and recomputes graph/inferred, then makes it current in one
-rename: loading twice gives the same triples, and a crash mid-load leaves the previous database.
+rename: loading twice gives the same triples, and a crash mid-load leaves the previous database
+(so does a full disk: the new one is removed and DiskFull raised).
 Loading files adds them to the current database the same way (re-loading a file replaces its graph).
 """
 
@@ -196,14 +197,15 @@ def load(store_dir: str | os.PathLike[str], repo_dir: str | os.PathLike[str] | N
         if adding:
             record = previous.get("files", []) + record  # type: ignore[union-attr]
         db = paths.new_db()
-        store = _start(paths, previous if adding else None, db, mode)
-        _load_all(store, plan, report, bool(files) or mode == "disk", progress)
-        manifest = _finish(store, paths, report, record)
-        manifest["kind"] = "rocksdb" if mode == "disk" else "nquads"
-        if mode == "disk":
-            store.flush()
-        else:
-            write_snapshot(store, db)
-        del store
-        paths.commit(db, manifest)
+        with paths.building(db):  # on failure (a full disk, say) CURRENT.json keeps naming the previous database
+            store = _start(paths, previous if adding else None, db, mode)
+            _load_all(store, plan, report, bool(files) or mode == "disk", progress)
+            manifest = _finish(store, paths, report, record)
+            manifest["kind"] = "rocksdb" if mode == "disk" else "nquads"
+            if mode == "disk":
+                store.flush()
+            else:
+                write_snapshot(store, db)
+            del store
+            paths.commit(db, manifest)
     return {**manifest, "db": db.name}

@@ -4,6 +4,7 @@ Layout of the ``STORE`` directory (nothing in it is committed; ``var/`` is ignor
 
     STORE/CURRENT.json   which database is current + its manifest (graphs, triples, files loaded);
                          replaced atomically (write, fsync, rename), so a crash mid-load keeps the old one
+                         (and a full disk too: the half-written database is removed, DiskFull raised)
     STORE/db-<stamp>/    one database built by ``innograph load``: the repository's files (or the
                          files given), the journal applied, graph/inferred; either
                          ``snapshot.nq`` (N-Quads, for STORE_MODE=memory: parsed at start, ~5 s per
@@ -24,13 +25,15 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pyoxigraph import DefaultGraph, NamedNode, Quad, QueryResultsFormat, RdfFormat, Store, parse
 
 from . import inference, journal, void
+from .diskfull import raising_disk_full
 
 BASE = "https://w3id.org/innograph/"  # same as namespaces.BASE (that module pulls in rdflib)
 CURRENT = "CURRENT.json"
@@ -67,14 +70,32 @@ class StorePaths:
         path.mkdir()
         return path
 
+    @contextmanager
+    def building(self, db: Path) -> Iterator[None]:
+        """Around writing the new database ``db`` up to its commit: if that fails, ``db`` is
+        removed unless it became current (a half-written database is never read, and on a full
+        disk it holds the space), and a full disk is raised as DiskFull naming it."""
+        try:
+            with raising_disk_full(f"the new database {db}"):
+                yield
+        except BaseException:
+            if self.current_db() != db:
+                shutil.rmtree(db, ignore_errors=True)
+            raise
+
     def commit(self, db: Path, manifest: dict[str, Any]) -> None:
-        """Make ``db`` current (atomic rename of CURRENT.json), then remove the older databases."""
+        """Make ``db`` current (atomic rename of CURRENT.json), then remove the older databases.
+        If the new CURRENT.json cannot be written, the old one stays and so does its database."""
         manifest = {**manifest, "db": db.name}
         tmp = self.current_file.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(manifest, out, indent=1, sort_keys=True)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with open(tmp, "w", encoding="utf-8") as out:
+                json.dump(manifest, out, indent=1, sort_keys=True)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, self.current_file)
         _fsync_dir(self.root)
         for old in self.root.glob("db-*"):
@@ -199,12 +220,13 @@ def read_database(db: Path, manifest: Mapping[str, Any]) -> Store:
 def _to_rocksdb(paths: StorePaths, manifest: dict[str, Any]) -> dict[str, Any]:
     """Convert an N-Quads database to a RocksDB one (STORE_MODE=disk on a memory-mode load)."""
     db = paths.new_db()
-    disk = Store(str(db / ROCKSDB))
-    disk.bulk_load(path=str(paths.root / manifest["db"] / SNAPSHOT), format=RdfFormat.N_QUADS, lenient=True)
-    disk.flush()
-    del disk
-    manifest = {**manifest, "kind": "rocksdb"}
-    paths.commit(db, manifest)
+    with paths.building(db):
+        disk = Store(str(db / ROCKSDB))
+        disk.bulk_load(path=str(paths.root / manifest["db"] / SNAPSHOT), format=RdfFormat.N_QUADS, lenient=True)
+        disk.flush()
+        del disk
+        manifest = {**manifest, "kind": "rocksdb"}
+        paths.commit(db, manifest)
     return {**manifest, "db": db.name}
 
 
