@@ -32,6 +32,7 @@ SUITES = {
     "test_load": "load held",
     "test_crash": "faults survived",
     "test_executor": "faults survived",
+    "test_diskfull": "faults survived",
     "test_attacks": "bad inputs (named attacks)",
     "test_fuzz": "bad inputs (hypothesis)",
     "test_schemathesis": "bad inputs (schemathesis)",
@@ -111,8 +112,10 @@ def summary() -> str:
                      f"| **{'held' if bench['result']['passed'] else 'failed'}** (see bench/README.md) |")
     lines.append("| Faults survived | kill -9 of the server during concurrent contributions, restarted on the same store (test_crash); "
                  "executors killed at the timeout, out of their memory allowance or crashing, the store still answering (test_executor); "
-                 "slow clients cut off with 408 while others are served, executor crashes from deep SPARQL answered 503 (test_attacks) "
-                 f"| {_ok(s['test_crash'], s['test_executor'])} |")
+                 "slow clients cut off with 408 while others are served, executor crashes from deep SPARQL answered 503 (test_attacks); "
+                 "the store's disk full: contributions answered 507, nothing half-written, queries answered, 201 again once space is freed, "
+                 "`innograph load` refused with CURRENT.json untouched (test_diskfull) "
+                 f"| {_ok(s['test_crash'], s['test_executor'], s['test_diskfull'])} |")
     total = sum(fuzz.values()) + schema.get("requests", 0)
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(fuzz.items()))
     lines.append(f"| Bad inputs tried | {total} generated requests: hypothesis ({kinds}); schemathesis {schema.get('requests', 0)} requests over "
@@ -121,7 +124,8 @@ def summary() -> str:
                  f"| {_ok(s['test_fuzz'], s['test_schemathesis'], s['test_attacks'], s['test_ratelimit'], s['test_openapi'])} |")
     lines.append("| Nothing lost | every refused request above left the triples per named graph and the contribution records as they were "
                  "(checked after each fuzzed contribution, each attack and each suite); every contribution answered 201 before a kill -9 is "
-                 f"there, whole, after the restart (test_crash) | {_ok(s['test_fuzz'], s['test_attacks'], s['test_crash'])} |")
+                 "there, whole, after the restart (test_crash), and so is every one answered 201 around a full disk, none answered 507 "
+                 f"(test_diskfull) | {_ok(s['test_fuzz'], s['test_attacks'], s['test_crash'], s['test_diskfull'])} |")
     lines += ["", "| suite | evidence of | tests | failed | skipped | seconds |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for suite, what in SUITES.items():
         row = s[suite]
