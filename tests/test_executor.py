@@ -24,12 +24,20 @@ INO = "https://w3id.org/innograph/ontology#"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o . ?p ?q ?r }"
 
 
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ")[1][0] == "Z"  # a zombie uses no CPU either
-    except FileNotFoundError:
-        return True
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """Whether ``pid`` is gone (or a zombie, which uses no CPU either) within ``within`` seconds:
+    the pool kills at once and reaps in a thread of its own."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(") ")[1][0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
 
 
 def test_runaway_query_is_killed_while_other_queries_are_answered(query_service):
@@ -58,6 +66,26 @@ def test_runaway_query_is_killed_while_other_queries_are_answered(query_service)
     assert 1.5 <= elapsed < 4.0
     assert _gone(failure[0].pid)  # its CPU is free: the process is gone
     assert json.loads(query_service.query("ASK { ?s ?p ?o }"))["boolean"] is True  # replaced
+
+
+def test_a_long_query_is_demoted_to_idle_priority(query_service):
+    """Once a query has used more CPU than the pool's threshold, its executor runs under
+    SCHED_IDLE at nice 19 (any other query's process preempts it at once); the others stay
+    normal. The CPU counted is user time only: copying pages after a fork is not the query's."""
+    query_service.query("ASK {}")
+    thread = threading.Thread(target=lambda: pytest.raises(QueryTimeout, query_service.query, RUNAWAY))
+    thread.start()
+    deadline, long = time.monotonic() + 1.2, []
+    while not long and time.monotonic() < deadline:
+        time.sleep(0.02)
+        long = [e for e in list(query_service.pool._all) if e.long]
+    try:
+        assert len(long) == 1, "the runaway was not marked long"
+        assert os.sched_getscheduler(long[0].pid) == os.SCHED_IDLE
+        assert os.getpriority(os.PRIO_PROCESS, long[0].pid) == 19
+        assert all(os.sched_getscheduler(e.pid) == os.SCHED_OTHER for e in list(query_service.pool._all) if not e.long)
+    finally:
+        thread.join(10)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])

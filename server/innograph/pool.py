@@ -2,7 +2,7 @@
 
 Executors are checked out one per query (at most WORKERS at once; a query waits for one up to its
 deadline) and checked back in, or killed: after a timeout (SIGKILL through a pidfd, so a reused PID
-is never hit, then wait until the process is gone), when they belong to an older generation of the
+is never hit; a thread waits until the process is gone), when they belong to an older generation of the
 store (a write happened), or when the memory watcher marked them.
 
 Memory: the executors share the fork server's store copy-on-write, but pyoxigraph's in-memory store
@@ -37,8 +37,8 @@ MEMORY_CHECK_SECONDS = 10.0
 RECYCLE_FRACTION = 1.0
 # A query is long once it has used more CPU than LONG_QUERY_CPU, or than LONG_FACTOR x the 95th
 # percentile of the last queries' CPU if that is more (on the 1M-triple graph the heaviest queries
-# of a normal mix take ~0.2 s: they must stay short). A long query's executor drops to nice
-# LONG_NICE (the CPU goes to short queries first) and stops counting against the pool's size, so
+# of a normal mix take ~0.2 s: they must stay short). A long query's executor is demoted to
+# SCHED_IDLE at nice LONG_NICE (the CPU goes to short queries first) and stops counting against the pool's size, so
 # that another executor may be forked (at most LONG_EXTRA x size such extra ones); it is retired
 # when the query ends (its priority cannot be raised back without privileges). CPU, not wall time:
 # under load a short query waits too, and must not be demoted for that. Without this, one runaway
@@ -48,6 +48,23 @@ LONG_QUERY_CPU = 0.05
 LONG_FACTOR = 2.0
 LONG_NICE = 19
 LONG_EXTRA = 2
+
+
+def _reap(executor: Executor) -> None:
+    """Wait (up to 5 s) until a killed executor is gone, then close its descriptors."""
+    try:
+        select.select([executor.pidfd], [], [], 5.0)
+    finally:
+        os.close(executor.pidfd)
+        executor.sock.close()
+
+
+def demote(pid: int) -> None:
+    """Give the CPU to every other query first: SCHED_IDLE, which any normal task preempts as
+    soon as it wakes (nice 19 alone still let a runaway finish its time slice at each of the many
+    wake-ups of a short query's round trip), and nice LONG_NICE for what reads only nice values."""
+    os.setpriority(os.PRIO_PROCESS, pid, LONG_NICE)
+    os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
 
 
 class QueryError(Exception):
@@ -98,13 +115,15 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (Linux /proc; 0 if it is gone)."""
+    """User CPU seconds of ``pid`` (Linux /proc; 0 if it is gone): the query's own work. System
+    time is left out: an executor forked moments ago spends it copying the store's pages on its
+    first heavy query (~0.2 s at 1M triples), which must not get that query demoted as long."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    return int(fields[11]) / _TICK
 
 
 class Pool:
@@ -200,7 +219,7 @@ class Pool:
             idle, self._idle = self._idle, []
             self._cond.notify_all()
         for executor in idle:
-            self._kill(executor)
+            self._kill(executor, wait=True)
         try:
             with self._ctl_lock:
                 self._ctl.close()  # EOF: the fork server kills its executors and exits
@@ -306,16 +325,19 @@ class Pool:
         self._cond.notify()
 
     @staticmethod
-    def _kill(executor: Executor) -> None:
-        """SIGKILL through a pidfd (no PID-reuse race), and wait until the process is gone."""
+    def _kill(executor: Executor, wait: bool = False) -> None:
+        """SIGKILL through a pidfd (no PID-reuse race); the process is waited for (up to 5 s) here
+        if ``wait``, else by a thread of its own. A query's answer (the 503 of a timeout) does not
+        wait for the death: a runaway demoted to SCHED_IDLE on a busy machine takes seconds to
+        free its memory, and the web thread that waited was held as long."""
         try:
             signal.pidfd_send_signal(executor.pidfd, signal.SIGKILL)
-            select.select([executor.pidfd], [], [], 5.0)
         except ProcessLookupError:
             pass
-        finally:
-            os.close(executor.pidfd)
-            executor.sock.close()
+        if wait:
+            _reap(executor)
+        else:
+            threading.Thread(target=_reap, args=(executor,), name="innograph-reaper", daemon=True).start()
 
     def _watch_long(self) -> None:
         """Mark the executors whose query has used more than ``_long_cpu``: lower their CPU priority
@@ -327,7 +349,7 @@ class Pool:
                     executor.long = True
                     self._long += 1
                     try:
-                        os.setpriority(os.PRIO_PROCESS, executor.pid, LONG_NICE)
+                        demote(executor.pid)
                     except OSError:
                         pass  # it died meanwhile: the query's reader sees that
                 if found:
