@@ -125,3 +125,27 @@ def test_page_language_first(client):
     entry = html.split('id="Membership"', 1)[1]
     assert entry.index('<div lang="en">') < entry.index('<div lang="fr">')
     assert "<h1>innograph ontology of innovation networks</h1>" in html
+
+
+def test_the_version_iri_and_see_also_of_the_ontology_resolve(client):
+    """The owl:versionIRI (/ontology/0.1.0) answers as /ontology does; another version is 404
+    naming the one served; rdfs:seeAlso (/docs/modelling) is the Markdown of docs/modelling.md."""
+    triples = list(parse(path=str(REPO / "ontology" / "innograph.ttl"), format=RdfFormat.TURTLE))
+    version_iri = next(t.object.value for t in triples if t.predicate.value == "http://www.w3.org/2002/07/owl#versionIRI")
+    see_also = next(t.object.value for t in triples if t.predicate.value == "http://www.w3.org/2000/01/rdf-schema#seeAlso")
+    base = "https://w3id.org/innograph"
+    versioned = client.get(version_iri.removeprefix(base), headers={"Accept": "text/turtle"})
+    assert versioned.status_code == 200 and versioned.data == (REPO / "ontology" / "innograph.ttl").read_bytes()
+    assert versioned.headers["Content-Location"] == "/ontology?format=ttl"
+    page = client.get(version_iri.removeprefix(base), headers={"Accept": HTML_ACCEPT})
+    assert page.status_code == 200 and page.mimetype == "text/html" and "0.1.0" in page.text
+    other = client.get("/ontology/9.9.9")
+    assert other.status_code == 404 and "version 0.1.0" in other.text
+    doc = client.get(see_also.removeprefix(base))
+    assert doc.status_code == 200 and doc.mimetype == "text/markdown"
+    assert doc.data == (REPO / "docs" / "modelling.md").read_bytes()
+    for name in ("README", "nothing", "modelling.md"):
+        missing = client.get(f"/docs/{name}")
+        assert missing.status_code == 404 and "modelling" in missing.text
+    traversal = client.get("/docs/..%2FREADME")
+    assert traversal.status_code == 404 and "innograph" not in traversal.text

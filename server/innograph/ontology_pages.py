@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, render_template, request
+from flask import current_app, make_response, render_template, request
 from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, parse, serialize
 
 from . import i18n, ontology_docs
@@ -55,6 +55,36 @@ def ontology():
                                groups=ontology_docs.ontology_entries(index, shape_index), formats=format_links("/ontology"))
 
     return _document(files, "ontology", page)
+
+
+@bp.route("/ontology/<version>")
+def ontology_version(version: str):
+    """The owl:versionIRI of the ontology (``/ontology/0.1.0``): this version is the one served at
+    /ontology, so it is answered the same (Content-Location says so); any other version is 404 with
+    the one that exists. Earlier versions are in the repository's history."""
+    files = _ontology_files()
+    current = next((t.object.value for _, ts in files for t in ts if t.predicate.value == ontology_docs.OWL + "versionInfo"), None)
+    if version != current:
+        response = make_response(f"No version {version} of the ontology here: this server has version {current}, "
+                                 f"at {request.script_root}/ontology/{current} and {request.script_root}/ontology.\n", 404)
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        return response
+    return ontology()
+
+
+@bp.route("/docs/<name>")
+def doc(name: str):
+    """The repository's documents (``docs/NAME.md``, e.g. ``/docs/modelling``, which the ontology
+    cites with rdfs:seeAlso), as Markdown (RFC 7763). Only names of files in docs/ are served."""
+    folder = Path(current_app.config.get("REPO_DIR") or ".") / "docs"
+    known = {f.stem: f for f in folder.glob("*.md")} if folder.is_dir() else {}
+    if name not in known:
+        response = make_response(f"No document {name!r}: {', '.join(sorted(known)) or 'none'} are served under /docs/.\n", 404)
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        return response
+    response = make_response(known[name].read_bytes())
+    response.headers["Content-Type"] = "text/markdown; charset=utf-8"
+    return response
 
 
 @bp.route("/shapes")
