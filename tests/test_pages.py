@@ -291,7 +291,13 @@ def test_home_embeds_the_void_description(client, repo_app):
     html = client.get("/", headers={"Accept": HTML_ACCEPT}).get_data(as_text=True)
     jsonld = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
     described = list(parse(jsonld.replace("<\\/", "</").encode(), format=RdfFormat.JSON_LD))
-    assert NamedNode(ID + "dataset/innograph") in {t.subject for t in described}
+    dataset = NamedNode(ID + "dataset/innograph")
+    predicates = {t.predicate.value for t in described if t.subject == dataset}
+    assert {"http://purl.org/dc/terms/title", "http://purl.org/dc/terms/license", "http://rdfs.org/ns/void#triples"} <= predicates
+    distributions = {t.object for t in described if t.subject == dataset and t.predicate.value == "http://www.w3.org/ns/dcat#distribution"}
+    assert distributions and all(any(t.subject == d for t in described) for d in distributions)  # described, not just named
+    assert not predicates & {"http://rdfs.org/ns/void#classPartition", "http://rdfs.org/ns/void#propertyPartition"}
+    assert len(jsonld) < 40_000, len(jsonld)  # the statistics are at /.well-known/void, not in every home page
 
 
 def test_a_source_graph_is_served_with_its_document(client):

@@ -175,8 +175,18 @@ def _catalogue():
     return load_catalogue(queries_dir(current_app.config))
 
 
+# graph/void's statistics hang off the dataset through these: thousands of partitions that a
+# search engine reading the page has no use for (the whole graph made the page ~280 kB).
+PARTITIONS = frozenset({VOID + "classPartition", VOID + "propertyPartition", VOID + "subset"})
+
+
 def _embeddable(quads: list[Quad]) -> str:
-    """The VoID/DCAT description as JSON-LD that is safe inside a <script> element."""
-    data = json.loads(serialize([q.triple for q in quads], format=RdfFormat.JSON_LD) or b"[]")
+    """The dataset's own description (title, licence, distributions, ...: its triples and those
+    of the nodes it links to, other than its partitions and subsets, whose statistics are at
+    /.well-known/void) as JSON-LD that is safe inside a <script> element."""
+    dataset = NamedNode(void.DATASET)
+    linked = {q.object for q in quads if q.subject == dataset and q.predicate.value not in PARTITIONS}
+    kept = [q.triple for q in quads if (q.subject == dataset and q.predicate.value not in PARTITIONS) or q.subject in linked]
+    data = json.loads(serialize(kept, format=RdfFormat.JSON_LD) or b"[]")
     return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
 
