@@ -518,3 +518,15 @@ def test_cors_never_grants_credentials(server, origin):
     allowed = {what for what, answer in answers if answer.headers.get("access-control-allow-origin") == "*"}
     assert "/sparql?query=ASK%7B%7D" in allowed and "/openapi.json" in allowed
     assert not {"OPTIONS /contributions", "OPTIONS /contributions/x"} & allowed  # token-bearing writes: same origin only
+
+
+@pytest.mark.parametrize("coding", ["xchunked", "gzip, chunked, x", "chunked, identity"])
+def test_an_unknown_transfer_coding_is_501_and_nothing_else(server, unchanged, coding):
+    """test_fuzz found `Transfer-Encoding: xchunked` answered 501 by gunicorn: RFC 9112 §6.1
+    says so for a coding the server does not understand. Never a 500, never an answer from the
+    app to a body it could not frame."""
+    answer = raw(server, f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                         f"Transfer-Encoding: {coding}\r\n\r\n5\r\nASK {{\r\n0\r\n\r\n".encode())
+    status = int(answer.split(b" ", 2)[1])
+    assert status in (400, 501), answer[:300]
+    assert b"true" not in answer and b"Traceback" not in answer

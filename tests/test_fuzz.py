@@ -378,7 +378,10 @@ def test_raw_http_garbage(server, baseline):
             while chunk := sock.recv(65536):
                 answer += chunk
         for status in re.findall(rb"^HTTP/1\.[01] (\d{3})", answer, re.MULTILINE):
-            assert int(status) < 500, answer[:300]
+            # RFC 9112 §6.1: a transfer coding the server does not understand is answered 501
+            # (gunicorn does so before the app); any other 5xx is a server error.
+            unknown_coding = status == b"501" and b"Unsupported transfer coding" in answer
+            assert int(status) < 500 or unknown_coding, answer[:300]
 
     run()
     assert alive(server.url)
