@@ -44,15 +44,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """Every blueprint of the app, in one place. Add new ones here."""
-    from . import pages, ui
-    from .publish import bp as publish_bp
-    from .sparql import bp as sparql_bp
+    from . import contributions, guide, health, openapi, pages, publish, sparql, ui
 
     app.register_blueprint(ui.bp)  # page language, navigation, the base layout and the query UI
-    app.register_blueprint(sparql_bp)  # SPARQL 1.1 Protocol: /sparql
-    app.register_blueprint(pages.bp)  # linked data: /, /id/..., /ontology, /shapes
-    app.register_blueprint(publish_bp)  # the dataset as files (/dumps/...) and its description (/.well-known/void)
-    app.register_blueprint(__import__("innograph.contributions", fromlist=["bp"]).bp)  # /validate, /contributions
-    app.register_blueprint(__import__("innograph.openapi", fromlist=["bp"]).bp)  # /openapi.json: the HTTP interface described
-    app.register_blueprint(__import__("innograph.health", fromlist=["bp"]).bp)  # /health: liveness and store status
-    app.register_blueprint(__import__("innograph.guide", fromlist=["bp"]).bp)  # /contribute: the contribution guide
+    app.register_blueprint(sparql.bp)  # SPARQL 1.1 Protocol: /sparql
+    app.register_blueprint(pages.bp)  # linked data: /, /id/..., /ontology, /shapes, /docs/...
+    app.register_blueprint(publish.bp)  # the dataset as files (/dumps/...) and its description (/.well-known/void)
+    app.register_blueprint(contributions.bp)  # /validate, /contributions
+    app.register_blueprint(openapi.bp)  # /openapi.json: the HTTP interface described
+    app.register_blueprint(health.bp)  # /health: liveness and store status
+    app.register_blueprint(guide.bp)  # /contribute: the contribution guide
