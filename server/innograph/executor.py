@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,7 @@ class QueryService:
                   "executor_memory": int(settings.get("EXECUTOR_MEMORY") or executor_memory(workers))}
         self.pool = Pool(config, workers)
         self._write_lock = threading.Lock()
+        self._contribution_lock = threading.Lock()  # write_lock
         self._journal: Any = None
         self._describe_due: float | None = None  # when graph/void is to be refreshed after writes
         self._describer: threading.Thread | None = None
@@ -182,6 +184,14 @@ class QueryService:
                 self._describer = threading.Thread(target=self._describe_later, name="innograph-void", daemon=True)
                 self._describer.start()
         return self.generation
+
+    @contextmanager
+    def write_lock(self, deadline: float | None = None) -> Iterator[None]:
+        """A contribution's validation and write, one at a time (contributions.py). A lock of this
+        process is enough: no other process writes the store (the journal's lock). ``deadline``
+        is for an external store's lease (remote.py); here the wait is as long as it takes."""
+        with self._contribution_lock:
+            yield
 
     def _describe_later(self) -> None:
         """Refresh graph/void once writes have been quiet for DESCRIBE_DELAY seconds: counting every

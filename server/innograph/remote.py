@@ -26,7 +26,9 @@ What stays ours, whatever the engine:
   override FROM; Virtuoso does so by itself; other engines must be set up so);
 - writes: one SPARQL Update request per write (a contribution's graph, its record in graph/meta
   and its entailments in graph/inferred, or a retraction), atomic on engines whose requests are
-  transactions; then graph/void is recomputed (a second request);
+  transactions; then graph/void is recomputed (a second request). ``write_lock`` holds the store's
+  write lease (lease.py) around a contribution's validation and write, and every write takes it:
+  replicas validate and write one at a time, and graph/void is recomputed by one at a time;
 - availability: a store that does not answer gives ``StoreUnreachable`` (503 with the store's
   address), and the next request tries again: no restart needed when it comes back.
 
@@ -48,6 +50,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -56,7 +59,7 @@ import urllib3
 from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryBoolean, QueryResultsFormat, RdfFormat, Store, Triple, parse,
                         parse_query_results, serialize)
 
-from . import sparqltext
+from . import lease, sparqltext
 from .evaluate import Job, _capped, kind_of
 from .executor import QueryOutcome
 from .pool import QueryError, QueryTimeout
@@ -81,6 +84,7 @@ NO_GRAPH = "urn:x-innograph:no-graph"  # a named-graph-uri that names nothing
 # pragmas: docs/deploy.md); the schema that inference reads and the dumps leave them out.
 ENGINE_GRAPHS = ("http://www.openlinksw.com/", "http://www.w3.org/ns/ldp#", "http://localuriqaserver/",
                  "http://localhost:8890/")
+NOT_DATA = (*ENGINE_GRAPHS, lease.PREFIX)  # and innograph's own (the write lease): not in dumps or the schema read
 
 
 class StoreUnreachable(QueryError):
@@ -352,7 +356,10 @@ class RemoteQueryService:
         self.timeout = float(settings.get("QUERY_TIMEOUT", 30.0))
         self.max_rows = int(settings.get("MAX_ROWS", 100000))
         self.prefixes = dict(prefixes or {})
-        self._write_lock = threading.Lock()
+        self.lease = lease.Lease(lambda text: self.client.update(text, self.timeout), self._lease_rows, self.client.where,
+                                 lease.duration(self.timeout))
+        self._lease_lock = threading.Lock()  # one thread of this process asks for the lease at a time
+        self._held = threading.local()  # .lease: the lease this thread holds
         self._state_lock = threading.Lock()
         self._generation = 0
         self._stamp: str | None = None
@@ -475,7 +482,7 @@ class RemoteQueryService:
         batch: list[Quad] = []
         with self._answer(job, job.query, "solutions", 0, timeout) as (_, answer, _):
             for solution in answer:
-                if solution["g"].value.startswith(ENGINE_GRAPHS):
+                if solution["g"].value.startswith(NOT_DATA):
                     continue
                 batch.append(Quad(solution["s"], solution["p"], solution["o"], solution["g"]))
                 if len(batch) >= 10000:
@@ -531,13 +538,17 @@ class RemoteQueryService:
     # -- writes -------------------------------------------------------------------------------
     def apply_write(self, ops: Iterable[Mapping[str, Any]], **meta: Any) -> int:
         """Apply one write (the operations of ``store.apply_ops``) as ONE SPARQL Update request,
-        with graph/inferred brought up to date in the same request; then refresh graph/void.
-        Returns the new generation; raises ValueError for an invalid write (nothing sent)."""
+        with graph/inferred brought up to date in the same request; then refresh graph/void. Under
+        the store's write lease (``write_lock``, taken here unless the caller holds it): graph/void
+        is recomputed by one replica at a time too, so the last refresh counts every write.
+        Returns the new generation; raises ValueError for an invalid write, WriteBusy when the
+        lease is held elsewhere (nothing sent in either case)."""
         from . import store
 
         checked = store.check_ops(ops)
-        with self._write_lock:
+        with self.write_lock(time.monotonic() + self.timeout):
             update = write_update(self, checked)
+            self._held.lease.check()  # nothing sent if another replica may have taken the lease meanwhile
             self.client.update(update, max(self.timeout, 60.0))
             log.info("write applied to the external store: %s", {k: v for k, v in meta.items() if isinstance(v, (str, int))})
             refresh_void(self)
@@ -545,6 +556,30 @@ class RemoteQueryService:
                 self._generation += 1
             self._observe(self._read_stamp())
         return self._generation
+
+    @contextmanager
+    def write_lock(self, deadline: float) -> Iterator[None]:
+        """A contribution's validation and write, one at a time across every replica of the store:
+        this process's lock, then the store's write lease (lease.py), each waited for until
+        ``deadline`` (time.monotonic(); WriteBusy past it: 503). The thread that holds it may take
+        it again (``apply_write`` within)."""
+        if getattr(self._held, "lease", None) is not None:
+            yield
+            return
+        if not self._lease_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise lease.WriteBusy("another contribution to this replica is being validated or written; retry")
+        try:
+            self._held.lease = self.lease.acquire(deadline)
+            try:
+                yield
+            finally:
+                held, self._held.lease = self._held.lease, None
+                self.lease.release(held)
+        finally:
+            self._lease_lock.release()
+
+    def _lease_rows(self, query: str) -> list[tuple[Any, ...]]:
+        return self.terms(query, max_rows=10**4)[1][1]
 
 
 def _not_a_query(text: str) -> str:
@@ -729,7 +764,7 @@ def _schema_store(service: RemoteQueryService, ops: list[dict[str, Any]]) -> tup
     predicates = " ".join(f"<{p}>" for p in sorted(inference.SCHEMA_PREDICATES))
     _, (_, rows), _ = service.terms(f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?p {{ {predicates} }} GRAPH ?g {{ ?s ?p ?o }} "
                                     f"FILTER(?g != <{INFERRED}>) }}", max_rows=10**9)
-    local.extend(Quad(s, p, o, g) for s, p, o, g in rows if not g.value.startswith(ENGINE_GRAPHS))
+    local.extend(Quad(s, p, o, g) for s, p, o, g in rows if not g.value.startswith(NOT_DATA))
     for op in ops:  # a graph replaced or dropped counts as a removal only if it existed
         if op["op"] in ("put_graph", "drop_graph"):
             graph = NamedNode(op["graph"])

@@ -26,6 +26,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store, Tr
 
 from . import overlap
 from .dumps import distributions
+from .lease import PREFIX as NOT_DATA
 
 BASE = "https://w3id.org/innograph/"
 DATASET = BASE + "id/dataset/innograph"
@@ -94,8 +95,9 @@ def _rows(store: Store | Any, query: str) -> list[dict[str, Any]]:
 def partitions(store: Store | Any) -> tuple[list[tuple[NamedNode, dict[overlap.Key, int]]], dict[NamedNode, int], dict[NamedNode, int]]:
     """(each named graph with its quads counted by key, distinct triples per property, distinct
     instances per class): one counting scan, minus the copies a later graph repeats (overlap.py);
-    graph/void left out."""
-    graphs = [(g, keys) for g, keys in overlap.census(lambda text: _rows(store, text)) if g != NamedNode(GRAPH)]
+    graph/void left out, and an external store's write lease (lease.py: not data)."""
+    graphs = [(g, keys) for g, keys in overlap.census(lambda text: _rows(store, text))
+              if g != NamedNode(GRAPH) and not g.value.startswith(NOT_DATA)]
     properties: dict[NamedNode, int] = {}
     classes: dict[NamedNode, int] = {}
     for _, keys in graphs:
