@@ -5,15 +5,19 @@ contribution plus its neighbourhood, sparqlsource over the runtime's executors),
 PROV record and the journal operations), archive (every submission, fsync'ed before the answer)
 and tokens (hashed, roles).  A write is one ``apply_write`` of the runtime (executor.py): it is
 journaled and fsync'ed before it returns, so a 201 leaves only once the contribution is durable.
-Validation and write happen under one lock, so two concurrent contributions never both pass a
-check (a maxCount, say) that only one of them may pass. A full disk (archive or journal) is
-answered 507 with nothing recorded (diskfull.py); queries go on meanwhile.
+Validation and write happen under the runtime's ``write_lock``, so two concurrent contributions
+never both pass a check (a maxCount, say) that only one of them may pass: a lock of the process on
+the embedded store, and on an external store also a write lease in the store (lease.py), which
+replicas sharing it take in turn; one that cannot have it in time answers 503 (retry).
+A full disk (archive or journal) is answered 507 with nothing recorded (diskfull.py); queries go
+on meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +29,7 @@ from rdflib import Graph
 from . import errors, policy, provenance
 from .archive import Archive, Submission, new_id
 from .diskfull import DiskFull
+from .lease import WriteBusy
 from .ratelimit import FailureLimiter
 from .rdfinput import InputError, format_for_media_type, parse_payload
 from .records import list_records
@@ -55,11 +60,15 @@ class Service:
         self.iris = provenance.Iris(settings["BASE_IRI"])
         exclude = [str(self.iris.base) + "graph/" + g for g in NOT_VALIDATED]
         self.source = QuerySource(service_runner(self.queries), exclude)
-        self.lock = threading.Lock()
 
     def validate(self, data: Graph) -> Report:
         self.queries.wait_ready()
         return validate_contribution(data, self.source, self.shapes, allow_warnings=True)
+
+    def write_lock(self) -> Any:
+        """The runtime's lock of validation + write (a context manager), waited for as long as a
+        query may run."""
+        return self.queries.write_lock(time.monotonic() + self.queries.timeout)
 
 
 def service() -> Service:
@@ -166,6 +175,16 @@ def _disk_full(error: DiskFull) -> Response:
     return make_response(jsonify({"ok": False, "error": problem.message, "status": problem.status}), problem.status)
 
 
+@bp.errorhandler(WriteBusy)
+def _write_busy(error: WriteBusy) -> Response:
+    """Another replica (or request) held the store's write lease past the wait: 503, nothing
+    written, and a short Retry-After (a write takes seconds)."""
+    message = error.message[:1].upper() + error.message[1:]
+    response = make_response(jsonify({"ok": False, "error": message, "status": 503}), 503)
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 @bp.post("/contributions")
 def contribute() -> Response:
     holder = _holder("contributor")
@@ -193,7 +212,7 @@ def contribute() -> Response:
         svc.archive.record(Submission(**meta, payload_sha256=sha or hashlib.sha256(body).hexdigest(), bytes=size, triples=triples,
                                       verdict="refused", status=e.status, error=e.message), body)
         raise
-    with svc.lock:
+    with svc.write_lock():
         report = svc.validate(payload.graph).with_lines(payload.text, payload.prefixes)
         status = 201 if report.conforms else 422
         submission = Submission(**meta, payload_sha256=sha, bytes=size, triples=triples, verdict="conforms" if report.conforms else "violations",
@@ -204,8 +223,9 @@ def contribute() -> Response:
         record = provenance.Record(cid, holder.name, meta["at"], source.strip(), message, sha, payload.format.media_type, triples, "accepted")
         try:
             svc.queries.apply_write(provenance.accept_ops(record, payload.graph, svc.iris), contribution=cid, contributor=holder.name)
-        except DiskFull as error:  # the journal cut its partial record: nothing was applied
-            svc.archive.withdraw(archived, replace(submission, verdict="refused", status=507, error=str(error)))
+        except (DiskFull, WriteBusy) as error:  # the journal cut its partial record, or the lease ran out: nothing applied
+            status = 507 if isinstance(error, DiskFull) else 503
+            svc.archive.withdraw(archived, replace(submission, verdict="refused", status=status, error=str(error)))
             raise
     location = url_for("contributions.show", cid=cid)
     return _report_response(report, 201, {"Location": location}, id=cid, location=location, graph=str(svc.iris.graph(cid)))
@@ -256,7 +276,7 @@ def show(cid: str) -> Response:
 def retract(cid: str) -> Response:
     holder = _holder("curator")
     svc = service()
-    with svc.lock:
+    with svc.write_lock():
         found = list_records(svc.queries, svc.iris, cid=cid)
         if not found:
             return make_response(jsonify({"ok": False, "error": f"No contribution {cid}", "status": 404}), 404)
