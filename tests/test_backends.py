@@ -17,13 +17,14 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store
 
 import backends
 import browser
-from innograph import loader, remote, sparqltext, store, tokens
+from innograph import lease, loader, remote, sparqltext, store, tokens
 from test_contribution_effects import COMPANY, turtle
 from test_queries import EXPECTED, QUERIES, is_ordered, normalized
 
@@ -279,3 +280,147 @@ def test_the_command_line_works_on_the_external_store(shared_store, tmp_path):
             "INNOGRAPH_SPARQL_GSP_URL": f"http://127.0.0.1:{port}/store", "INNOGRAPH_REPO_DIR": str(REPO)}
     done = subprocess.run([*cli, "load"], env=down, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and f"the external store at http://127.0.0.1:{port} does not answer" in done.stderr
+
+
+# -- The write lease: one contribution validated and written at a time across replicas (issue #6) --
+
+SH_MAX_COUNT = "http://www.w3.org/ns/shacl#MaxCountConstraintComponent"
+DATE = "http://purl.org/dc/terms/date"
+UNDATED = BASE + "id/document/sirris-agoria-press"  # a source document with no dcterms:date (sh:maxCount 1)
+
+
+@pytest.fixture(scope="module")
+def lease_store(store_backend, external_stores, request):
+    """The settings of one external store of the current backend holding this repository, which
+    the replicas of the tests below share (given back at the end of the module)."""
+    if store_backend == "embedded":
+        pytest.skip("the write lease is an external store's: the embedded store has one process")
+    return external_stores.settings(repo=REPO, finalizer=request.addfinalizer)
+
+
+def _leases(service: remote.RemoteQueryService) -> list[tuple[str, str]]:
+    _, (_, rows), _ = service.terms(f"SELECT ?s ?p WHERE {{ GRAPH {lease.GRAPH} {{ ?s ?p ?o }} }}")
+    return sorted((s.value, p.value) for s, p in rows)
+
+
+def test_the_write_lease_is_held_by_one_replica_at_a_time(lease_store, tmp_path):
+    """Two services on one store (two replicas): while A holds the lease B waits, then gets a
+    503-kind error naming the store; A's write under it refreshes graph/void, which does not count
+    the lease graph, nor does a dump hold it; released, the graph is empty and B gets the lease at
+    once; a lease whose time is past (a replica that crashed holding it) is taken over."""
+    a, b = (remote.RemoteQueryService({**lease_store, "QUERY_TIMEOUT": 10}) for _ in range(2))
+    try:
+        with a.write_lock(time.monotonic() + 5):
+            started = time.monotonic()
+            with pytest.raises(lease.WriteBusy) as busy, b.write_lock(time.monotonic() + 0.5):
+                pass
+            assert 0.45 < time.monotonic() - started < 5
+            assert busy.value.reason == "timeout"  # a QueryTimeout: 503 wherever the app maps those
+            assert f"another replica is writing (the write lease of the external store at {b.client.where} is held until 20" in busy.value.message
+            assert [p for _, p in _leases(a)] == [lease.HOLDER.value, lease.UNTIL.value]  # A's two triples: B took its own back
+            graph = BASE + "graph/contribution/lease-test"
+            a.apply_write([{"op": "put_graph", "graph": graph, "data": f"<{BASE}id/org/lease-test> <{EX}p> \"x\" ."}])
+            _, (_, described), _ = b.terms(f"SELECT ?s ?o WHERE {{ GRAPH <{BASE}graph/void> {{ ?s ?p ?o }} }}", max_rows=10**6)
+            terms = {t.value for row in described for t in row}
+            assert graph in terms and not [t for t in terms if t.startswith(lease.PREFIX)]  # refreshed, the lease not counted
+            b.export("innograph.nq", str(tmp_path / "dump.nq"))
+            dumped = (tmp_path / "dump.nq").read_text(encoding="utf-8")
+            assert "lease-test" in dumped and lease.PREFIX not in dumped
+        assert _leases(a) == []
+        started = time.monotonic()
+        with b.write_lock(time.monotonic() + 0.5):
+            assert len(_leases(a)) == 2
+        assert time.monotonic() - started < 2 and _leases(a) == []
+        crashed = NamedNode(lease.PREFIX + "lease:crashed")
+        past = Literal(f"{time.time() - 1:.6f}", datatype=lease.DECIMAL)
+        a.client.update(f"INSERT DATA {{ GRAPH {lease.GRAPH} {{ {crashed} {lease.HOLDER} \"gone\" . {crashed} {lease.UNTIL} {past} }} }}", 30)
+        with b.write_lock(time.monotonic() + 0.5):
+            assert crashed.value not in {s for s, _ in _leases(a)} and len(_leases(a)) == 2
+        assert _leases(a) == []
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_contribution_that_cannot_get_the_lease_is_503_and_writes_nothing(lease_store, tmp_path):
+    """While another replica holds the lease past QUERY_TIMEOUT: POST and DELETE /contributions
+    answer 503 with Retry-After and the store's address, and nothing is written."""
+    from innograph import create_app
+
+    who = {role: tokens.create(tmp_path / "tokens", f"Busy {role}", role) for role in ("contributor", "curator")}
+    app = create_app({"REPO_DIR": str(REPO), "STORE": str(tmp_path / "store"), "TOKENS": str(tmp_path / "tokens"), **lease_store,
+                      "QUERY_TIMEOUT": 1})
+    other = remote.RemoteQueryService(lease_store)
+    body = f"<{BASE}id/organisation/busy-co> <http://www.w3.org/2000/01/rdf-schema#label> \"Busy\"@en ."
+    try:
+        with other.write_lock(time.monotonic() + 5):
+            client = app.test_client()
+            posted = client.post("/contributions?source=https://example.org/busy", data=body,
+                                 headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {who['contributor']}"})
+            deleted = client.delete("/contributions/20260101-000000-00000000", headers={"Authorization": f"Bearer {who['curator']}"})
+        for answer in (posted, deleted):
+            assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
+            assert answer.json["error"].startswith(f"Another replica is writing (the write lease of the external store at {other.client.where}")
+        assert not other.terms(f"ASK {{ <{BASE}id/organisation/busy-co> ?p ?o }}")[1]
+    finally:
+        other.close()
+        app.extensions.get("innograph.contributions") and app.extensions["innograph.contributions"].archive.close()
+        app.extensions["innograph"].close()
+
+
+def test_a_lease_past_its_half_writes_nothing():
+    """A holder writes only while half of its lease is left: past that another replica could take
+    it over (its clock a little ahead) while the write still runs."""
+    fresh = lease.Held(NamedNode(lease.PREFIX + "lease:x"), time.time() + 100, 100)
+    fresh.check()
+    with pytest.raises(lease.WriteBusy):
+        lease.Held(fresh.subject, time.time() + 49, 100).check()
+    assert lease.duration(30) == lease.LEASE_SECONDS and lease.duration(60) == 600
+
+
+RACERS = 6
+
+
+def test_replicas_accept_only_one_of_contributions_that_only_one_may_pass(lease_store, tmp_path):
+    """The race of issue #6, on two real `innograph serve` on one store: RACERS contributions, each
+    giving the same undated document a different dcterms:date (sh:maxCount 1), each conforming
+    alone, sent at once to the replicas in turn: exactly one is accepted, the others are 422 with
+    the maxCount violation, and the store holds one date. (Without the lease, each replica
+    accepts one: two 201s and two dates.)"""
+    token = tokens.create(tmp_path / "tokens", "Racer", "contributor")
+    store = SimpleNamespace(env={f"INNOGRAPH_{k}": str(v) for k, v in lease_store.items()})
+    replicas = [_serve(tmp_path / name, store, QUERY_TIMEOUT="60") for name in ("a", "b")]
+    barrier = threading.Barrier(RACERS)
+    answers: list[tuple[int, dict]] = [(0, {})] * RACERS
+
+    def send(number: int) -> None:
+        body = f'<{UNDATED}> <{DATE}> "{2010 + number}"^^<http://www.w3.org/2001/XMLSchema#gYear> .'.encode()
+        request = urllib.request.Request(f"{replicas[number % 2].url}/contributions?source=https://example.org/race", data=body, method="POST",
+                                         headers={"Content-Type": "application/n-triples", "Authorization": f"Bearer {token}"})
+        barrier.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                answers[number] = (response.status, json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            answers[number] = (error.code, json.loads(error.read()))
+
+    try:
+        for replica in replicas:  # each replica's first request loads the shapes: not in the race
+            warm = urllib.request.Request(f"{replica.url}/validate", data=f"<{UNDATED}> <{DATE}> \"2010\" .".encode(), method="POST",
+                                          headers={"Content-Type": "application/n-triples"})
+            with urllib.request.urlopen(warm, timeout=120) as response:
+                assert response.status == 200
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(RACERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        dates = json.loads(_ask(replicas[1].url, f"SELECT DISTINCT ?d WHERE {{ <{UNDATED}> <{DATE}> ?d }}")[1])["results"]["bindings"]
+    finally:
+        for replica in replicas:
+            replica.stop()
+    assert sorted(status for status, _ in answers) == [201] + [422] * (RACERS - 1), answers
+    for status, report in answers:
+        if status == 422:
+            assert [(r["sourceConstraintComponent"], r["resultPath"]) for r in report["results"]] == [(SH_MAX_COUNT, DATE)]
+    assert len(dates) == 1
