@@ -582,9 +582,16 @@ class RemoteQueryService:
         return self.terms(query, max_rows=10**4)[1][1]
 
 
+PARSE_FOR_MESSAGE = 4096  # characters
+
+
 def _not_a_query(text: str) -> str:
     """pyoxigraph's own message for a text that is not a query (it fails while parsing, so
-    nothing is evaluated), as the embedded store says it."""
+    nothing is evaluated), as the embedded store says it. This parse runs in the web process,
+    not in a killable executor: pyoxigraph's recursive parser dies on some long inputs (10,000
+    chained operators), so a text longer than PARSE_FOR_MESSAGE gets a message of our own."""
+    if len(text) > PARSE_FOR_MESSAGE:
+        return "not a SPARQL query (SELECT, CONSTRUCT, DESCRIBE or ASK): an external store receives queries only"
     try:
         Store().query(text)
     except SyntaxError as error:
