@@ -50,13 +50,12 @@ LONG_NICE = 19
 LONG_EXTRA = 2
 
 
-def _reap(executor: Executor) -> None:
-    """Wait (up to 5 s) until a killed executor is gone, then close its descriptors."""
-    try:
-        select.select([executor.pidfd], [], [], 5.0)
-    finally:
-        os.close(executor.pidfd)
-        executor.sock.close()
+def _gone(pidfd: int, seconds: float) -> bool:
+    """Whether the process of ``pidfd`` has exited within ``seconds`` (poll: any descriptor
+    number, where select() fails past 1023)."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(int(seconds * 1000)))
 
 
 def demote(pid: int) -> None:
@@ -135,6 +134,7 @@ class Pool:
         self._all: set[Executor] = set()
         self._live = 0
         self._long = 0  # live executors running a long query (they do not count against ``size``)
+        self._dying = 0  # killed executors not gone yet: their memory is not free yet
         self._cpu: collections.deque[float] = collections.deque(maxlen=256)  # CPU of the last queries
         self._long_cpu = LONG_QUERY_CPU  # what makes a query long now
         self._checkins = 0
@@ -254,7 +254,7 @@ class Pool:
                     executor = self._idle.pop()
                     executor.started = cpu_seconds(executor.pid)
                     return executor
-                if self._live < self.size + min(self._long, LONG_EXTRA * self.size):
+                if self._live < self.size + min(self._long, LONG_EXTRA * self.size) and self._dying <= LONG_EXTRA * self.size:
                     self._live += 1
                     break
                 remaining = deadline - time.monotonic()
@@ -324,20 +324,34 @@ class Pool:
             self._long -= 1
         self._cond.notify()
 
-    @staticmethod
-    def _kill(executor: Executor, wait: bool = False) -> None:
+    def _kill(self, executor: Executor, wait: bool = False) -> None:
         """SIGKILL through a pidfd (no PID-reuse race); the process is waited for (up to 5 s) here
         if ``wait``, else by a thread of its own. A query's answer (the 503 of a timeout) does not
         wait for the death: a runaway demoted to SCHED_IDLE on a busy machine takes seconds to
-        free its memory, and the web thread that waited was held as long."""
+        free its memory, and the web thread that waited was held as long. Meanwhile it counts as
+        dying: past LONG_EXTRA x size dying executors, no new one is forked until some are gone
+        (each may hold a private copy of the store)."""
         try:
             signal.pidfd_send_signal(executor.pidfd, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        with self._cond:
+            self._dying += 1
         if wait:
-            _reap(executor)
+            self._reap(executor, 5.0)
         else:
-            threading.Thread(target=_reap, args=(executor,), name="innograph-reaper", daemon=True).start()
+            threading.Thread(target=self._reap, args=(executor, 60.0), name="innograph-reaper", daemon=True).start()
+
+    def _reap(self, executor: Executor, seconds: float) -> None:
+        """Wait until a killed executor is gone (at most ``seconds``), then close its descriptors."""
+        try:
+            _gone(executor.pidfd, seconds)
+        finally:
+            os.close(executor.pidfd)
+            executor.sock.close()
+            with self._cond:
+                self._dying -= 1
+                self._cond.notify()
 
     def _watch_long(self) -> None:
         """Mark the executors whose query has used more than ``_long_cpu``: lower their CPU priority
@@ -348,6 +362,8 @@ class Pool:
                 for executor in found:
                     executor.long = True
                     self._long += 1
+                    if _gone(executor.pidfd, 0):
+                        continue  # it died meanwhile (its PID may be another process's now): the query's reader sees that
                     try:
                         demote(executor.pid)
                     except OSError:
