@@ -19,3 +19,13 @@ def test_environment_then_overrides():
     assert settings["ALLOW_SERVICE"] is True
     assert settings["PORT"] == 9001
     assert settings["PUBLIC_URL"] == "http://127.0.0.1:9001"
+
+
+def test_a_negative_proxy_hops_is_refused_at_start():
+    """werkzeug's ProxyFix with a negative count would trust an address the client wrote."""
+    import pytest
+
+    from innograph import create_app
+
+    with pytest.raises(ValueError, match="PROXY_HOPS must be 0 or more"):
+        create_app({"TESTING": True, "START_STORE": False, "PROXY_HOPS": -1})

@@ -38,6 +38,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = int(app.config["PROXY_HOPS"])
+        if hops < 0:  # ProxyFix would then trust an address the client wrote
+            raise ValueError(f"INNOGRAPH_PROXY_HOPS must be 0 or more, not {hops}")
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
