@@ -194,3 +194,33 @@ def test_the_archive_survives_a_reopen(tmp_path):
     again = Archive(tmp_path / "a")
     assert [s.id for s in again.submissions()] == ["i"] and again.payload("ab" * 32) == b"xyz"
     again.close()
+
+
+def test_a_write_journaled_but_not_applied_is_503_and_applied_at_the_next_start(env, monkeypatch):
+    """The store could not apply a journaled write (a full disk under STORE_MODE=disk, say): the
+    answer says it is journaled and will be applied, not to resend it; the archive says
+    "journaled"; after a restart on the same store the contribution is there, once."""
+    app, client, auth, tmp = env
+    if app.config.get("SPARQL_QUERY_URL"):
+        pytest.skip("the journal is the embedded store's")
+    pool = app.extensions["innograph"].pool
+    real = pool.request
+    monkeypatch.setattr(pool, "request", lambda message, *a, **k: ("error", "OSError: [Errno 28] No space left on device")
+                        if message[0] == "write" else real(message, *a, **k))
+    answer = post(client, GOOD, auth["contributor"])
+    assert answer.status_code == 503
+    assert "recorded in the store's journal" in answer.json["error"] and "Do not send it again" in answer.json["error"]
+    assert "No space left on device" in answer.json["error"]
+    archive = app.extensions["innograph.contributions"].archive
+    assert [(s.verdict, s.status) for s in archive.submissions()][-1] == ("journaled", 503)
+    monkeypatch.undo()
+    app.extensions["innograph.contributions"].archive.close()
+    app.extensions["innograph"].close()
+    again = create_app({**{k: app.config[k] for k in ("REPO_DIR", "STORE", "TOKENS", "WORKERS", "MAX_BODY", "MAX_TRIPLES")}})
+    try:
+        again.extensions["innograph"].wait_ready(60)
+        assert ask(again, "ASK { GRAPH ?g { <https://w3id.org/innograph/id/org/newco> a ?t } }")
+        records = again.test_client().get("/contributions", headers={"Accept": "application/json"}).json["contributions"]
+        assert len(records) == 1 and records[0]["contributor"] == "Alice Dupont"
+    finally:
+        again.extensions["innograph"].close()

@@ -30,6 +30,7 @@ from . import errors, policy, provenance
 from .archive import Archive, Submission, new_id
 from .diskfull import DiskFull
 from .lease import WriteBusy
+from .pool import NotApplied, QueryError
 from .ratelimit import FailureLimiter
 from .rdfinput import InputError, format_for_media_type, parse_payload
 from .records import list_records
@@ -185,6 +186,28 @@ def _write_busy(error: WriteBusy) -> Response:
     return response
 
 
+@bp.errorhandler(NotApplied)
+def _not_applied(error: NotApplied) -> Response:
+    """The write is in the journal but the store could not apply it: 503 saying exactly that, so
+    that the client does not send it again (it would be a second contribution)."""
+    log.error("%s %s journaled but not applied: %s", request.method, request.path, error)
+    what = "retraction" if request.method == "DELETE" else "contribution"
+    message = (f"The {what} is recorded in the store's journal, but the store could not apply it now "
+               f"({error.message}); it will be applied when the server next starts. Do not send it again.")
+    return make_response(jsonify({"ok": False, "error": message, "status": 503}), 503)
+
+
+@bp.errorhandler(QueryError)
+def _store_unavailable(error: QueryError) -> Response:
+    """The store did not answer a validation query in time (or at all): 503, nothing written."""
+    log.warning("%s %s: %s (%s)", request.method, request.path, error.message, error.reason)
+    public = getattr(error, "public", None)  # remote.StoreUnreachable names the external store
+    message = public or f"The store could not answer in time ({error.message}); nothing was written, retry shortly."
+    response = make_response(jsonify({"ok": False, "error": message, "status": 503}), 503)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 @bp.post("/contributions")
 def contribute() -> Response:
     holder = _holder("contributor")
@@ -226,6 +249,9 @@ def contribute() -> Response:
         except (DiskFull, WriteBusy) as error:  # the journal cut its partial record, or the lease ran out: nothing applied
             status = 507 if isinstance(error, DiskFull) else 503
             svc.archive.withdraw(archived, replace(submission, verdict="refused", status=status, error=str(error)))
+            raise
+        except NotApplied as error:  # durable, applied at the next start: neither accepted now nor refused
+            svc.archive.withdraw(archived, replace(submission, verdict="journaled", status=503, error=str(error)))
             raise
     location = url_for("contributions.show", cid=cid)
     return _report_response(report, 201, {"Location": location}, id=cid, location=location, graph=str(svc.iris.graph(cid)))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .evaluate import Export, Job
-from .pool import Pool, QueryError, QueryTimeout
+from .pool import NotApplied, Pool, QueryError, QueryTimeout
 from .worker import _FRAME, send_msg
 
 __all__ = ["Job", "QueryOutcome", "QueryError", "QueryTimeout", "QueryService"]
@@ -177,7 +177,7 @@ class QueryService:
                 self.pool.drain()  # RocksDB: no reader may be open while the fork server writes
             reply = self.pool.request(("write", record))
             if reply[0] != "written":
-                raise QueryError("unavailable", f"the write is journaled but could not be applied: {reply[1]}")
+                raise NotApplied(f"the write is journaled but the store could not apply it now ({reply[1]})")
             self.pool.new_generation(reply[1])
             self._describe_due = time.monotonic() + DESCRIBE_DELAY
             if self._describer is None:

@@ -77,6 +77,16 @@ class QueryError(Exception):
         self.reason, self.message, self.kind = reason, message, kind
 
 
+class NotApplied(QueryError):
+    """A write that is in the journal (durable) but that the store could not apply now (a full
+    disk under STORE_MODE=disk, say): it is applied when the store is next opened, since the
+    journal is replayed then and its operations are idempotent. Undoing the record instead could
+    leave a half-applied write that nothing would ever complete."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("unavailable", message)
+
+
 class QueryTimeout(QueryError):
     """The query ran past QUERY_TIMEOUT (its executor, ``pid``, was killed), or no executor
     became free in time (``pid`` None)."""
