@@ -112,7 +112,7 @@ def summary() -> str:
                      f"| **{'held' if bench['result']['passed'] else 'failed'}** (see bench/README.md) |")
     lines.append("| Faults survived | kill -9 of the server during concurrent contributions, restarted on the same store (test_crash); "
                  "executors killed at the timeout, out of their memory allowance or crashing, the store still answering (test_executor); "
-                 "slow clients cut off with 408 while others are served, executor crashes from deep SPARQL answered 503 (test_attacks); "
+                 "slow clients cut off with 408 while others are served, queries nested thousands deep refused with 400 before parsing, a query that crashed its executor refused when sent again (test_attacks, test_executor); "
                  "the store's disk full: contributions answered 507, nothing half-written, queries answered, 201 again once space is freed, "
                  "`innograph load` refused with CURRENT.json untouched (test_diskfull) "
                  f"| {_ok(s['test_crash'], s['test_executor'], s['test_diskfull'])} |")

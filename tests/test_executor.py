@@ -100,6 +100,29 @@ def test_a_long_query_is_demoted_to_idle_priority(mini_store):
     assert len(outcome) == 1 and isinstance(outcome[0], QueryError)
 
 
+def test_a_query_that_ended_its_process_is_not_run_again_on_the_same_data(query_service):
+    """10,000 chained additions overflow the stack of pyoxigraph's recursive parser (the process
+    dies; no bracket to count). The first try is answered "unavailable" and costs one executor;
+    the same query again is refused at once ("syntax", a 400) instead of killing the next one,
+    until the data changes; other queries are served throughout."""
+    crashing = "ASK { FILTER(" + "+".join(["1"] * 10000) + " > 0) }"
+    query_service.query("ASK {}")
+    with pytest.raises(QueryError) as first:
+        query_service.query(crashing)
+    assert first.value.reason == "unavailable"
+    assert json.loads(query_service.query("ASK { ?s ?p ?o }"))["boolean"] is True
+    executors = {e.pid for e in list(query_service.pool._all)}
+    with pytest.raises(QueryError) as again:
+        query_service.query(crashing)
+    assert again.value.reason == "syntax" and "ended its query process when it last ran on this data" in again.value.message
+    assert {e.pid for e in list(query_service.pool._all)} == executors  # no executor died this time
+    assert json.loads(query_service.query("ASK { ?s ?p ?o }"))["boolean"] is True
+    query_service.apply_write([{"op": "add", "data": "<https://example.org/a> <https://example.org/b> <https://example.org/c> <https://example.org/g> .\n"}])
+    with pytest.raises(QueryError) as after_write:
+        query_service.query(crashing)
+    assert after_write.value.reason == "unavailable"  # new data: tried again (and it still dies)
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
 def test_row_cap_truncates_and_keeps_a_valid_document(query_service, fmt):
     job = Job("SELECT ?s ?p ?o { ?s ?p ?o } ORDER BY ?s ?p ?o", format=fmt, max_rows=3)

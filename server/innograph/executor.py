@@ -14,6 +14,7 @@ generations are retired, so every query issued after ``apply_write`` returns see
 
 from __future__ import annotations
 
+import collections
 import os
 import pickle
 import socket
@@ -72,6 +73,10 @@ class QueryService:
         self._journal: Any = None
         self._describe_due: float | None = None  # when graph/void is to be refreshed after writes
         self._describer: threading.Thread | None = None
+        # Queries whose process ended under them (a crash of pyoxigraph's recursive parser on some
+        # long inputs, or the memory allowance), by (text, dataset, generation): not run again on
+        # the same data, where each try would cost an executor and its copy of the store.
+        self._fatal: collections.OrderedDict[tuple[Any, ...], str] = collections.OrderedDict()
 
     @property
     def generation(self) -> int:
@@ -101,6 +106,11 @@ class QueryService:
     def _exchange(self, job: Job | Export, timeout: float | None = None) -> tuple[bytes, Any, list[bytes], float]:
         """Send ``job`` to an executor; (final frame type, its payload, body chunks, seconds)."""
         timeout = self.timeout if timeout is None else timeout
+        fatal = _fatal_key(job, self.generation)
+        if fatal is not None and fatal in self._fatal:
+            raise QueryError("syntax", f"This query ended its query process when it last ran on this data ({self._fatal[fatal]}); "
+                                       "it is not run again until the data changes. Simplify it (fewer chained operators or "
+                                       "terms) or make it lighter.")
         started = time.monotonic()
         executor = self.pool.checkout(started + timeout)
         deadline = time.monotonic() + timeout
@@ -112,6 +122,10 @@ class QueryService:
             raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped", executor.pid) from None
         except (EOFError, ConnectionError, OSError) as error:
             self.pool.discard(executor)
+            if fatal is not None:
+                self._fatal[fatal] = "a crash, or its memory allowance"
+                while len(self._fatal) > FATAL_REMEMBERED:
+                    self._fatal.popitem(last=False)
             raise QueryError("unavailable", f"the query's process ended: it ran out of its memory allowance, or crashed ({error})") from None
         except BaseException:
             self.pool.discard(executor)
@@ -264,3 +278,14 @@ def _read_frames(sock: socket.socket, deadline: float) -> tuple[bytes, bytes, li
         if not data:
             raise EOFError("the executor closed its socket")
         buffer += data
+
+
+FATAL_REMEMBERED = 256  # queries that ended their process, kept (oldest forgotten first)
+
+
+def _fatal_key(job: Any, generation: int) -> tuple[Any, ...] | None:
+    """What identifies a query's run for :attr:`QueryService._fatal` (None: not a query)."""
+    if not isinstance(job, Job):
+        return None
+    bound = tuple(sorted((name, str(term)) for name, term in job.substitutions.items()))
+    return (job.query, tuple(job.default_graph_uris), tuple(job.named_graph_uris), bound, generation)
