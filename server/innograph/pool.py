@@ -58,6 +58,20 @@ def _gone(pidfd: int, seconds: float) -> bool:
     return bool(poller.poll(int(seconds * 1000)))
 
 
+def _promote(executor: Executor) -> None:
+    """Put a demoted executor back to normal priority before it is killed, where the process may
+    (root, CAP_SYS_NICE or RLIMIT_NICE): a process frees its memory in its own time slices, and
+    at SCHED_IDLE on a busy machine that took seconds while a replacement copied the store again.
+    Without the privilege it dies at its idle priority (the reaper waits; the pool counts it)."""
+    if _gone(executor.pidfd, 0):
+        return  # its PID may be another process's now
+    try:
+        os.sched_setscheduler(executor.pid, os.SCHED_OTHER, os.sched_param(0))
+        os.setpriority(os.PRIO_PROCESS, executor.pid, 0)
+    except OSError:
+        pass
+
+
 def demote(pid: int) -> None:
     """Give the CPU to every other query first: SCHED_IDLE, which any normal task preempts as
     soon as it wakes (nice 19 alone still let a runaway finish its time slice at each of the many
@@ -341,6 +355,8 @@ class Pool:
         free its memory, and the web thread that waited was held as long. Meanwhile it counts as
         dying: past LONG_EXTRA x size dying executors, no new one is forked until some are gone
         (each may hold a private copy of the store)."""
+        if executor.long:
+            _promote(executor)
         try:
             signal.pidfd_send_signal(executor.pidfd, signal.SIGKILL)
         except ProcessLookupError:
