@@ -326,6 +326,7 @@ def test_the_write_lease_is_held_by_one_replica_at_a_time(lease_store, tmp_path)
             b.export("innograph.nq", str(tmp_path / "dump.nq"))
             dumped = (tmp_path / "dump.nq").read_text(encoding="utf-8")
             assert "lease-test" in dumped and lease.PREFIX not in dumped
+            assert graph in b.status(counts=True)["graphs"] and not [g for g in b.status(counts=True)["graphs"] if g.startswith(lease.PREFIX)]
         assert _leases(a) == []
         started = time.monotonic()
         with b.write_lock(time.monotonic() + 0.5):

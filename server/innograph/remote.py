@@ -496,7 +496,7 @@ class RemoteQueryService:
                 "open_seconds": None, "graphs_at_start": None}
         if counts:
             _, (_, rows), _ = self.terms("SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", max_rows=10**9)
-            info["graphs"] = {g.value: int(n.value) for g, n in rows}
+            info["graphs"] = {g.value: int(n.value) for g, n in rows if not g.value.startswith(lease.PREFIX)}  # a write's lease: not data
         return info
 
     # -- queries ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import re
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from . import errors, negotiation, protocol, service_description
+from . import errors, lease, negotiation, protocol, service_description
 from .errors import ProtocolError
 from .executor import Job, QueryError, QueryService, QueryTimeout
 
@@ -176,7 +176,8 @@ def _graph_counts() -> dict[str, int | None]:
         if generation not in cache:
             _, (_, rows), _ = service.terms(_GRAPH_COUNTS)
             cache.clear()
-            cache[generation] = {g.value: int(n.value) for g, n in rows if g is not None and n is not None}
+            cache[generation] = {g.value: int(n.value) for g, n in rows  # a write's lease (lease.py) is not data
+                                 if g is not None and n is not None and not g.value.startswith(lease.PREFIX)}
         return cache[generation]
     except QueryError as error:
         raise _query_error(error) from None
