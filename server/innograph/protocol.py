@@ -124,15 +124,15 @@ _NOT_BRACKET = re.compile(r"[^{}()\[\]]+")
 _DELTA = bytes.maketrans(b"{}()[]", bytes([1, 255, 1, 255, 1, 255]))  # open +1, close -1 (as signed bytes)
 # What the parser reads as a string or a comment (a comment ends at \n or \r); IRI-like tokens are
 # matched too, so that a '#' or a quote inside one starts nothing, but their brackets are kept.
-_STRING_OR_COMMENT = re.compile(
-    r'(?P<skip>"""(?:[^"\\]|\\.|"(?!""))*"""'
+_STRINGS_AND_COMMENTS = (
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""'  # long strings
     r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n\r]|\\.)*"'
+    r'|"(?:[^"\\\n\r]|\\.)*"'  # short strings
     r"|'(?:[^'\\\n\r]|\\.)*'"
-    r"|#[^\n\r]*)"
-    r'|<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>',
-    re.DOTALL,
+    r"|#[^\n\r]*"  # comments
 )
+_IRI = r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>'  # IRI-like (a lone '<' is less-than)
+_STRING_OR_COMMENT = re.compile(f"(?P<skip>{_STRINGS_AND_COMMENTS})|{_IRI}", re.DOTALL)
 _NOT_NEWLINE = re.compile(r"[^\n]")
 
 
@@ -179,15 +179,7 @@ def _decode(body: bytes) -> str:
 # or blank node label. It errs on the side of finding SERVICE (a prefix named ``services:`` is
 # refused too); pyoxigraph's parser then decides what an accepted query means.
 
-_SKIPPED = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""'  # long strings
-    r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
-    r'|"(?:[^"\\\n\r]|\\.)*"'  # short strings
-    r"|'(?:[^'\\\n\r]|\\.)*'"
-    r'|<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>'  # IRIs (a lone '<' is less-than)
-    r"|#[^\n\r]*",  # comments
-    re.DOTALL,
-)
+_SKIPPED = re.compile(f"{_STRINGS_AND_COMMENTS}|{_IRI}", re.DOTALL)
 _VAR = r"[\w\u00b7\u0300-\u036f\u203f\u2040]"  # no '.': `?o.SERVICE` is ?o . SERVICE
 _NAME = r"[\w\-.%\\\u00b7\u0300-\u036f\u203f\u2040]"
 _TOKEN = re.compile(rf"[?$]{_VAR}*|@[A-Za-z0-9\-]+|({_NAME}*):(?:{_NAME}|:)*|{_NAME}+")
