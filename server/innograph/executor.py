@@ -106,9 +106,9 @@ class QueryService:
     def _exchange(self, job: Job | Export, timeout: float | None = None) -> tuple[bytes, Any, list[bytes], float]:
         """Send ``job`` to an executor; (final frame type, its payload, body chunks, seconds)."""
         timeout = self.timeout if timeout is None else timeout
-        fatal = _fatal_key(job, self.generation)
-        if fatal is not None and fatal in self._fatal:
-            raise QueryError("syntax", f"This query ended its query process when it last ran on this data ({self._fatal[fatal]}); "
+        generation = self.generation
+        if self._fatal and _fatal_key(job, generation) in self._fatal:  # empty but after a crash: nothing built per query
+            raise QueryError("syntax", f"This query ended its query process when it last ran on this data ({self._fatal[_fatal_key(job, generation)]}); "
                                        "it is not run again until the data changes. Simplify it (fewer chained operators or "
                                        "terms) or make it lighter.")
         started = time.monotonic()
@@ -122,7 +122,7 @@ class QueryService:
             raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped", executor.pid) from None
         except (EOFError, ConnectionError, OSError) as error:
             self.pool.discard(executor)
-            if fatal is not None:
+            if (fatal := _fatal_key(job, generation)) is not None:
                 self._fatal[fatal] = "a crash, or its memory allowance"
                 while len(self._fatal) > FATAL_REMEMBERED:
                     self._fatal.popitem(last=False)
@@ -217,9 +217,7 @@ class QueryService:
                 if due is not None and time.monotonic() >= due:
                     self._describe_due = None
                     try:
-                        reply = self.pool.request(("describe",))
-                        if reply[0] == "written":
-                            self.pool.new_generation(reply[1])
+                        self._describe()
                     except Exception:  # noqa: BLE001 - a derived graph; the next write retries
                         self._describe_due = time.monotonic() + DESCRIBE_DELAY
             time.sleep(0.1 if due is None else max(0.05, min(0.5, due - time.monotonic())))
@@ -229,9 +227,13 @@ class QueryService:
         with self._write_lock:
             if self._describe_due is not None:
                 self._describe_due = None
-                reply = self.pool.request(("describe",))
-                if reply[0] == "written":
-                    self.pool.new_generation(reply[1])
+                self._describe()
+
+    def _describe(self) -> None:
+        """Called with ``_write_lock`` held: the fork server refreshes graph/void; a new generation."""
+        reply = self.pool.request(("describe",))
+        if reply[0] == "written":
+            self.pool.new_generation(reply[1])
 
     def status(self, counts: bool = False) -> dict[str, Any]:
         """For /health: generation, mode, executor pids, seconds the store took to open, and the
