@@ -139,25 +139,31 @@ def _holder(role: str) -> Holder:
     svc, client = service(), request.remote_addr or "-"
     wait = svc.guard.retry_after(client)  # token guessing: see ratelimit.py
     if wait is not None:
-        response = make_response(jsonify({"ok": False, "error": f"Too many unknown tokens from {client}; try again in {wait} s", "status": 429}), 429)
-        response.headers["Retry-After"] = str(wait)
-        raise _Abort(response)
+        raise _Abort(_json_error(f"Too many unknown tokens from {client}; try again in {wait} s", 429, retry_after=wait))
     token = bearer(request.headers.get("Authorization"))
     holder = svc.tokens.holder(token)
     if holder is None and token:
         svc.guard.failed(client)
     if holder is None:
-        response = make_response(jsonify({"ok": False, "error": "A token is required (Authorization: Bearer TOKEN)", "status": 401}), 401)
+        response = _json_error("A token is required (Authorization: Bearer TOKEN)", 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="innograph"'
         raise _Abort(response)
     if not holder.may(role):
-        raise _Abort(make_response(jsonify({"ok": False, "error": f"This needs the {role} role", "status": 403}), 403))
+        raise _Abort(_json_error(f"This needs the {role} role", 403))
     return holder
 
 
 class _Abort(Exception):
     def __init__(self, response: Response):
         self.response = response
+
+
+def _json_error(message: str, status: int, retry_after: int | None = None) -> Response:
+    """The JSON error of these routes: ``{"ok": false, "error", "status"}``, and Retry-After if given."""
+    response = make_response(jsonify({"ok": False, "error": message, "status": status}), status)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.errorhandler(_Abort)
@@ -173,7 +179,7 @@ def _disk_full(error: DiskFull) -> Response:
     what = "the retraction was not made" if request.method == "DELETE" else "the contribution was not accepted"
     what += " and nothing of it was recorded in the data"
     problem = errors.insufficient_storage(what)
-    return make_response(jsonify({"ok": False, "error": problem.message, "status": problem.status}), problem.status)
+    return _json_error(problem.message, problem.status)
 
 
 @bp.errorhandler(WriteBusy)
@@ -181,9 +187,7 @@ def _write_busy(error: WriteBusy) -> Response:
     """Another replica (or request) held the store's write lease past the wait: 503, nothing
     written, and a short Retry-After (a write takes seconds)."""
     message = error.message[:1].upper() + error.message[1:]
-    response = make_response(jsonify({"ok": False, "error": message, "status": 503}), 503)
-    response.headers["Retry-After"] = "2"
-    return response
+    return _json_error(message, 503, retry_after=2)
 
 
 @bp.errorhandler(NotApplied)
@@ -194,7 +198,7 @@ def _not_applied(error: NotApplied) -> Response:
     what = "retraction" if request.method == "DELETE" else "contribution"
     message = (f"The {what} is recorded in the store's journal, but the store could not apply it now "
                f"({error.message}); it will be applied when the server next starts. Do not send it again.")
-    return make_response(jsonify({"ok": False, "error": message, "status": 503}), 503)
+    return _json_error(message, 503)
 
 
 @bp.errorhandler(QueryError)
@@ -203,9 +207,7 @@ def _store_unavailable(error: QueryError) -> Response:
     log.warning("%s %s: %s (%s)", request.method, request.path, error.message, error.reason)
     public = getattr(error, "public", None)  # remote.StoreUnreachable names the external store
     message = public or f"The store could not answer in time ({error.message}); nothing was written, retry shortly."
-    response = make_response(jsonify({"ok": False, "error": message, "status": 503}), 503)
-    response.headers["Retry-After"] = "5"
-    return response
+    return _json_error(message, 503, retry_after=5)
 
 
 @bp.post("/contributions")
@@ -271,7 +273,7 @@ def index() -> Response:
     svc = service()
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
-        return make_response(jsonify({"ok": False, "error": f"Unknown status {status!r}; use one of {', '.join(STATUSES)}", "status": 400}), 400)
+        return _json_error(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}", 400)
     records = list_records(svc.queries, svc.iris, status=status, contributor=request.args.get("contributor"))
     if request.accept_mimetypes.best_match(["application/json", "text/html"], default="application/json") == "text/html":
         return make_response(render_template("contribution.html", records=records, record=None, triples=None))
@@ -283,7 +285,7 @@ def show(cid: str) -> Response:
     svc = service()
     found = list_records(svc.queries, svc.iris, cid=cid)
     if not found:
-        return make_response(jsonify({"ok": False, "error": f"No contribution {cid}", "status": 404}), 404)
+        return _json_error(f"No contribution {cid}", 404)
     record = found[0]
     kind = request.accept_mimetypes.best_match(["text/html", "application/json", "text/turtle", "application/n-triples"], default="application/json")
     if kind in ("text/turtle", "application/n-triples"):
@@ -305,9 +307,9 @@ def retract(cid: str) -> Response:
     with svc.write_lock():
         found = list_records(svc.queries, svc.iris, cid=cid)
         if not found:
-            return make_response(jsonify({"ok": False, "error": f"No contribution {cid}", "status": 404}), 404)
+            return _json_error(f"No contribution {cid}", 404)
         if found[0].status != "accepted":
-            return make_response(jsonify({"ok": False, "error": f"Contribution {cid} is already {found[0].status}", "status": 409}), 409)
+            return _json_error(f"Contribution {cid} is already {found[0].status}", 409)
         svc.queries.apply_write(provenance.retract_ops(cid, holder.name, datetime.now(timezone.utc), svc.iris), retraction=cid, curator=holder.name)
     return jsonify(list_records(svc.queries, svc.iris, cid=cid)[0].as_dict())
 
